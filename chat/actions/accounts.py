@@ -1,0 +1,116 @@
+"""Accounts: sign up, sign in, API tokens, profiles."""
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+
+from .. import passwords
+from ..db import transaction
+from ..errors import Conflict, Unauthorized
+from ..schema import accounts, api_tokens, users, utcnow
+from . import validate
+from .presenters import USER_COLUMNS, user_dict
+
+
+def sign_up(email, username, password, display_name=None):
+    """Create an account; return the new user. 409 names the field already taken."""
+    email = validate.email(email)
+    username = validate.username(username)
+    password = validate.password(password)
+    display_name = validate.optional_text(display_name, "display_name", 80) or username
+    password_hash = passwords.hash_password(password)
+    user_id, now = validate.new_id(), utcnow()
+    with transaction() as conn:
+        taken = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
+        if taken:
+            raise Conflict("That username is taken.", field="username", code="username_taken")
+        taken = conn.execute(sa.select(accounts.c.user_id).where(accounts.c.email == email)).first()
+        if taken:
+            raise Conflict("An account with that email already exists.", field="email", code="email_taken")
+        conn.execute(users.insert().values(id=user_id, username=username, display_name=display_name,
+                                           bio="", created_at=now))
+        conn.execute(accounts.insert().values(user_id=user_id, email=email, password_hash=password_hash,
+                                              created_at=now))
+    return get_me(user_id)
+
+
+def authenticate(login, password):
+    """The user whose email or username is ``login`` and whose password matches, else 401."""
+    login = (login or "").strip().lower() if isinstance(login, str) else ""
+    password = password if isinstance(password, str) else ""
+    with transaction() as conn:
+        row = conn.execute(
+            sa.select(accounts.c.user_id, accounts.c.password_hash)
+            .select_from(accounts.join(users, users.c.id == accounts.c.user_id))
+            .where(sa.or_(accounts.c.email == login, users.c.username == login))
+        ).first()
+    if row is None:
+        passwords.dummy_check(password)
+        raise Unauthorized("Wrong email/username or password.", code="invalid_credentials")
+    if not passwords.check_password(row.password_hash, password):
+        raise Unauthorized("Wrong email/username or password.", code="invalid_credentials")
+    return get_me(str(row.user_id))
+
+
+def get_me(user_id):
+    """The user with their private email, as ``GET /api/v1/me`` shows it."""
+    with transaction() as conn:
+        row = conn.execute(
+            sa.select(*USER_COLUMNS, accounts.c.email)
+            .select_from(users.join(accounts, accounts.c.user_id == users.c.id))
+            .where(users.c.id == user_id)
+        ).first()
+    if row is None:
+        return None
+    return {**user_dict(row), "email": row.email}
+
+
+def update_profile(user_id, display_name=None, bio=None, avatar_url=None):
+    """Change the fields given (None leaves a field as it is); return the user."""
+    changes = {}
+    if display_name is not None:
+        changes["display_name"] = validate.text(display_name, "display_name", max_len=80)
+    if bio is not None:
+        changes["bio"] = validate.text(bio, "bio", max_len=500, min_len=0)
+    if avatar_url is not None:
+        avatar_url = validate.optional_text(avatar_url, "avatar_url", 2000)
+        if avatar_url and not avatar_url.startswith(("https://", "/")):
+            raise validate.Invalid("avatar_url must be an https:// address.", field="avatar_url")
+        changes["avatar_url"] = avatar_url
+    if changes:
+        with transaction(user_id) as conn:
+            conn.execute(users.update().where(users.c.id == user_id).values(**changes))
+    return get_me(user_id)
+
+
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user_id):
+    """A new bearer token for ``user_id``; only its hash is stored."""
+    token = "chat_" + secrets.token_urlsafe(32)
+    with transaction() as conn:
+        conn.execute(api_tokens.insert().values(id=validate.new_id(), user_id=user_id,
+                                                token_hash=_token_hash(token), created_at=utcnow()))
+    return token
+
+
+def user_id_for_token(token):
+    """The id of the user a live (unrevoked) bearer token belongs to, or None."""
+    if not token or len(token) > 200:
+        return None
+    with transaction() as conn:
+        row = conn.execute(
+            sa.select(api_tokens.c.user_id)
+            .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_at.is_(None))
+        ).first()
+    return str(row.user_id) if row else None
+
+
+def revoke_token(token):
+    """Revoke a bearer token; revoking twice is harmless."""
+    with transaction() as conn:
+        conn.execute(api_tokens.update()
+                     .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_at.is_(None))
+                     .values(revoked_at=utcnow()))

@@ -1,0 +1,153 @@
+"""Messages: send (idempotent by client_id), edit (history kept), delete (tombstone)."""
+import json
+
+import sqlalchemy as sa
+
+from .. import outbox
+from ..db import transaction
+from ..errors import Conflict, Forbidden, Invalid
+from ..schema import attachments, conversations, memberships, message_edits, messages, utcnow
+from . import access, validate
+from .presenters import messages_with_attachments
+
+CLIENT_KINDS = ("text", "image", "file", "audio")  # "system" messages are written by the server only
+MAX_METADATA_BYTES = 8192
+MAX_ATTACHMENTS = 10
+
+
+def send_message(actor_id, conversation_id, body, client_id=None, kind="text", metadata=None,
+                 attachment_ids=None):
+    """Append a message; returns (message, created). A repeated ``client_id`` returns the first one."""
+    fields = _check_fields(body, client_id, kind, metadata, attachment_ids)
+    try:
+        return _send(actor_id, conversation_id, **fields)
+    except sa.exc.IntegrityError:
+        # The same client_id raced itself: the other transaction won and holds the message.
+        if fields["client_id"] is None:
+            raise
+        with transaction(actor_id) as conn:
+            access.membership(conn, actor_id, conversation_id)
+            return _by_client_id(conn, actor_id, fields["client_id"]), False
+
+
+def _check_fields(body, client_id, kind, metadata, attachment_ids):
+    if attachment_ids is None:
+        attachment_ids = []
+    if not isinstance(attachment_ids, (list, tuple)) or len(attachment_ids) > MAX_ATTACHMENTS:
+        raise Invalid(f"attachment_ids must be a list of at most {MAX_ATTACHMENTS} ids.", field="attachment_ids")
+    attachment_ids = list(dict.fromkeys(validate.uuid_field(a, "attachment_ids") for a in attachment_ids))
+    if attachment_ids and (body is None or (isinstance(body, str) and not body.strip())):
+        body = ""  # a picture or file may go without a caption
+    else:
+        body = validate.body(body)
+    if kind is None:
+        kind = "text"
+    if kind not in CLIENT_KINDS:
+        raise Invalid(f"kind must be one of {', '.join(CLIENT_KINDS)}.", field="kind")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise Invalid("metadata must be a JSON object.", field="metadata")
+    if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
+        raise Invalid(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON.", field="metadata")
+    if client_id is not None:
+        client_id = validate.text(client_id, "client_id", max_len=100)
+    return {"body": body, "client_id": client_id, "kind": kind, "metadata": metadata,
+            "attachment_ids": attachment_ids}
+
+
+def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment_ids):
+    with transaction(actor_id) as conn:
+        member = access.membership(conn, actor_id, conversation_id)
+        if client_id is not None and (existing := _by_client_id(conn, actor_id, client_id)):
+            return existing, False
+        now, message_id = utcnow(), validate.new_id()
+        # Taking the next seq locks the conversation row until commit: seqs are gap-free, in commit order.
+        seq = conn.execute(
+            conversations.update().where(conversations.c.id == member.id)
+            .values(last_seq=conversations.c.last_seq + 1, updated_at=now)
+            .returning(conversations.c.last_seq)
+        ).scalar_one()
+        conn.execute(messages.insert().values(
+            id=message_id, conversation_id=member.id, seq=seq, sender_id=actor_id, kind=kind, body=body,
+            metadata=metadata, client_id=client_id, created_at=now))
+        _attach(conn, actor_id, message_id, attachment_ids)
+        # Writing a message means having read everything up to it.
+        conn.execute(memberships.update()
+                     .where(memberships.c.conversation_id == member.id, memberships.c.user_id == actor_id)
+                     .values(last_read_seq=seq))
+        message = _load(conn, message_id)
+        outbox.record(conn, "message.created", str(member.id), message)
+        return message, True
+
+
+def _attach(conn, actor_id, message_id, attachment_ids):
+    if not attachment_ids:
+        return
+    attached = conn.execute(
+        attachments.update()
+        .where(attachments.c.id.in_(attachment_ids), attachments.c.uploader_id == actor_id,
+               attachments.c.message_id.is_(None))
+        .values(message_id=message_id)
+    ).rowcount
+    if attached != len(attachment_ids):
+        raise Invalid("attachment_ids must name your own uploads, not yet attached to a message.",
+                      field="attachment_ids")
+
+
+def edit_message(actor_id, message_id, body):
+    """Replace the body of your own message, keeping the earlier version; return the message."""
+    body = validate.body(body)
+    with transaction(actor_id) as conn:
+        message, _member = access.message_for_member(conn, actor_id, message_id, lock=True)
+        if str(message.sender_id) != actor_id:
+            raise Forbidden("Only the sender can edit a message.")
+        if message.deleted_at is not None:
+            raise Conflict("A deleted message cannot be edited.", code="message_deleted")
+        if message.body == body:
+            return _load(conn, message.id)
+        now = utcnow()
+        conn.execute(message_edits.insert().values(message_id=message.id, body=message.body, edited_at=now))
+        conn.execute(messages.update().where(messages.c.id == message.id).values(body=body, edited_at=now))
+        updated = _load(conn, message.id)
+        outbox.record(conn, "message.updated", str(message.conversation_id), updated)
+        return updated
+
+
+def delete_message(actor_id, message_id):
+    """Delete a message (its sender, or a group's owner/admin), leaving a tombstone; idempotent."""
+    with transaction(actor_id) as conn:
+        message, member = access.message_for_member(conn, actor_id, message_id, lock=True)
+        is_sender = str(message.sender_id) == actor_id
+        if not is_sender and not (member.kind == "group" and member.role in access.MANAGER_ROLES):
+            raise Forbidden("Only the sender or a group's owner or admin can delete a message.")
+        if message.deleted_at is not None:
+            return _load(conn, message.id)
+        # Deleted means gone: the body, its earlier versions and its attachments are dropped.
+        conn.execute(message_edits.delete().where(message_edits.c.message_id == message.id))
+        conn.execute(attachments.update().where(attachments.c.message_id == message.id).values(message_id=None))
+        conn.execute(messages.update().where(messages.c.id == message.id)
+                     .values(body="", metadata={}, deleted_at=utcnow()))
+        deleted = _load(conn, message.id)
+        outbox.record(conn, "message.deleted", str(message.conversation_id), deleted)
+        return deleted
+
+
+def edit_history(viewer_id, message_id):
+    """Earlier versions of a message, oldest first: ``[{body, edited_at}]`` (members only)."""
+    with transaction(viewer_id) as conn:
+        message, _member = access.message_for_member(conn, viewer_id, message_id)
+        rows = conn.execute(sa.select(message_edits.c.body, message_edits.c.edited_at)
+                            .where(message_edits.c.message_id == message.id).order_by(message_edits.c.id))
+        return [{"body": r.body, "edited_at": r.edited_at.isoformat()} for r in rows]
+
+
+def _load(conn, message_id):
+    row = conn.execute(sa.select(messages).where(messages.c.id == str(message_id))).one()
+    return messages_with_attachments(conn, [row])[0]
+
+
+def _by_client_id(conn, sender_id, client_id):
+    row = conn.execute(sa.select(messages).where(messages.c.sender_id == sender_id,
+                                                 messages.c.client_id == client_id)).first()
+    return messages_with_attachments(conn, [row])[0] if row else None

@@ -1,0 +1,43 @@
+"""Messages: history, send, edit, delete."""
+from flask import jsonify, request
+
+from ..actions import history, messages
+from . import bp
+from .helpers import json_body, me, signed_in
+
+
+@bp.get("/conversations/<conversation_id>/messages")
+@signed_in
+def list_messages(conversation_id):
+    args = request.args
+    return jsonify(history.page_messages(me(), conversation_id, args.get("before"), args.get("after"),
+                                         args.get("limit")))
+
+
+@bp.post("/conversations/<conversation_id>/messages")
+@signed_in
+def send(conversation_id):
+    data = json_body()
+    message, created = messages.send_message(
+        me(), conversation_id, data.get("body"), client_id=data.get("client_id"), kind=data.get("kind"),
+        metadata=data.get("metadata"), attachment_ids=data.get("attachment_ids"))
+    return jsonify(message), 201 if created else 200
+
+
+@bp.patch("/messages/<message_id>")
+@signed_in
+def edit(message_id):
+    return jsonify(messages.edit_message(me(), message_id, json_body().get("body")))
+
+
+@bp.delete("/messages/<message_id>")
+@signed_in
+def delete(message_id):
+    messages.delete_message(me(), message_id)
+    return "", 204
+
+
+@bp.get("/messages/<message_id>/edits")
+@signed_in
+def edits(message_id):
+    return jsonify(edits=messages.edit_history(me(), message_id))

@@ -1,0 +1,145 @@
+"""``GET /api/v1/openapi.json``: the machine-readable contract. ``tests/test_openapi.py`` checks that it
+names exactly the live routes."""
+from flask import jsonify
+
+from . import bp
+
+_ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+_str, _int = {"type": "string"}, {"type": "integer"}
+_nstr = {"type": ["string", "null"]}
+_time = {"type": "string", "format": "date-time"}
+_ntime = {"type": ["string", "null"], "format": "date-time"}
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": _str, "message": _str, "field": _str}}}},
+    "User": {"type": "object", "required": ["id", "username", "display_name", "bio", "avatar_url", "created_at"],
+             "properties": {"id": _str, "username": _str, "display_name": _str, "bio": _str,
+                            "avatar_url": _nstr, "created_at": _time, "email": _str}},
+    "Attachment": {"type": "object", "properties": {
+        "id": _str, "filename": _str, "content_type": _str, "size": _int, "url": _str,
+        "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
+        "duration_ms": {"type": ["integer", "null"]}}},
+    "Message": {"type": "object", "required": ["id", "conversation_id", "seq", "sender_id", "kind", "body",
+                                               "metadata", "client_id", "attachments", "created_at",
+                                               "edited_at", "deleted_at"],
+                "properties": {"id": _str, "conversation_id": _str, "seq": _int, "sender_id": _nstr,
+                               "kind": {"enum": ["text", "image", "file", "audio", "system"]}, "body": _str,
+                               "metadata": {"type": "object"}, "client_id": _nstr,
+                               "attachments": {"type": "array", "items": _ref("Attachment")},
+                               "created_at": _time, "edited_at": _ntime, "deleted_at": _ntime}},
+    "Conversation": {"type": "object", "properties": {
+        "id": _str, "kind": {"enum": ["direct", "group"]}, "name": _nstr,
+        "members": {"type": "array", "items": _ref("User")},
+        "my_role": {"enum": ["owner", "admin", "member"]}, "last_seq": _int,
+        "last_message": {"oneOf": [_ref("Message"), {"type": "null"}]}, "unread_count": _int,
+        "last_read_seq": _int, "updated_at": _time}},
+}
+
+
+def _body(required, **props):
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": list(required), "properties": props}}}}
+
+
+def _ok(status, schema=None, description="OK"):
+    response = {"description": description}
+    if schema is not None:
+        response["content"] = {"application/json": {"schema": schema}}
+    return {str(status): response}
+
+
+def _op(summary, responses, body=None, params=(), auth=True):
+    op = {"summary": summary, "responses": {**responses, "default": {
+        "description": "Error", "content": {"application/json": {"schema": _ref("Error")}}}}}
+    if body:
+        op["requestBody"] = body
+    if params:
+        op["parameters"] = [{"name": n, "in": "query", "schema": s} for n, s in params]
+    if not auth:
+        op["security"] = []
+    return op
+
+
+def _obj(**props):
+    return {"type": "object", "properties": props}
+
+
+PATHS = {
+    "/healthz": {"get": _op("Database and broker health", _ok(200, _obj(status=_str, db=_str, broker=_str)),
+                            auth=False)},
+    "/api/v1/auth/signup": {"post": _op(
+        "Create an account", _ok(201, _obj(user=_ref("User"), token=_str)), auth=False,
+        body=_body(["email", "username", "password"], email=_str, username=_str, password=_str,
+                   display_name=_str))},
+    "/api/v1/auth/token": {"post": _op(
+        "Get a bearer token", _ok(200, _obj(user=_ref("User"), token=_str)), auth=False,
+        body=_body(["login", "password"], login=_str, password=_str))},
+    "/api/v1/auth/logout": {"post": _op("Revoke the token or end the session", _ok(204))},
+    "/api/v1/me": {"get": _op("The signed-in user (with email)", _ok(200, _ref("User"))),
+                   "patch": _op("Edit your profile", _ok(200, _ref("User")),
+                                body=_body([], display_name=_str, bio=_str, avatar_url=_str))},
+    "/api/v1/users": {"get": _op("Search the directory", _ok(200, _obj(users={"type": "array",
+                                                                          "items": _ref("User")})),
+                                 params=[("q", _str), ("limit", _int)])},
+    "/api/v1/users/{key}": {"get": _op("A user by id or username", _ok(200, _ref("User")))},
+    "/api/v1/conversations": {
+        "get": _op("Your conversations, newest activity first",
+                   _ok(200, _obj(conversations={"type": "array", "items": _ref("Conversation")})),
+                   params=[("limit", _int), ("before", _time)]),
+        "post": _op("Create a group", _ok(201, _ref("Conversation")),
+                    body=_body(["name"], name=_str, member_ids={"type": "array", "items": _str}))},
+    "/api/v1/conversations/direct": {"post": _op(
+        "Get or create a direct conversation", {**_ok(200, _ref("Conversation")), **_ok(201, _ref("Conversation"))},
+        body=_body(["user_id"], user_id=_str))},
+    "/api/v1/conversations/{conversation_id}": {
+        "get": _op("One conversation", _ok(200, _ref("Conversation"))),
+        "patch": _op("Rename a group", _ok(200, _ref("Conversation")), body=_body(["name"], name=_str))},
+    "/api/v1/conversations/{conversation_id}/members": {"post": _op(
+        "Add a member", _ok(201, _ref("Conversation")), body=_body(["user_id"], user_id=_str, role=_str))},
+    "/api/v1/conversations/{conversation_id}/members/{user_id}": {"delete": _op("Remove a member or leave",
+                                                                                _ok(204))},
+    "/api/v1/conversations/{conversation_id}/messages": {
+        "get": _op("A page of history, ascending by seq",
+                   _ok(200, _obj(messages={"type": "array", "items": _ref("Message")}, has_more={"type": "boolean"})),
+                   params=[("limit", _int), ("before", _int), ("after", _int)]),
+        "post": _op("Send a message", {**_ok(201, _ref("Message")), **_ok(200, _ref("Message"))},
+                    body=_body(["body"], body=_str, client_id=_str, kind=_str, metadata={"type": "object"},
+                               attachment_ids={"type": "array", "items": _str}))},
+    "/api/v1/conversations/{conversation_id}/read": {"post": _op("Mark read up to seq", _ok(204),
+                                                                 body=_body(["seq"], seq=_int))},
+    "/api/v1/conversations/{conversation_id}/typing": {"post": _op("Say you are typing", _ok(204))},
+    "/api/v1/messages/{message_id}": {
+        "patch": _op("Edit your message", _ok(200, _ref("Message")), body=_body(["body"], body=_str)),
+        "delete": _op("Delete a message", _ok(204))},
+    "/api/v1/messages/{message_id}/edits": {"get": _op(
+        "Earlier versions of a message", _ok(200, _obj(edits={"type": "array"})))},
+    "/api/v1/attachments": {"post": _op("Upload a file", _ok(201, _ref("Attachment")), body={
+        "required": True, "content": {"multipart/form-data": {"schema": _obj(file={"type": "string",
+                                                                                   "format": "binary"})}}})},
+    "/api/v1/attachments/{attachment_id}/content": {"get": _op("Download a file (members only)", {
+        "200": {"description": "The file's bytes"}})},
+    "/api/v1/events": {"get": _op("Your event stream (Server-Sent Events)", {
+        "200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": _str}}}},
+        params=[("last_event_id", _str)])},
+    "/api/v1/openapi.json": {"get": _op("This document", _ok(200, {"type": "object"}), auth=False)},
+}
+
+
+def document():
+    """The OpenAPI 3.1 document for the API."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Chat API", "version": "1.0.0"},
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
+        "security": [{"bearer": []}, {"session": []}],
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())

@@ -1,0 +1,125 @@
+"""Owns the database engine and transactions.
+
+Every query runs inside ``transaction(user_id)``. On Postgres a transaction made for a user carries that
+user's JWT claims and the ``authenticated`` role, exactly as Supabase's API does, so Row Level Security is
+a second wall behind the action layer's checks; ``user_id=None`` runs as the server itself.
+"""
+import json
+import os
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from flask import current_app
+
+
+class Database:
+    """One engine per process, made lazily so that it is created after a server forks."""
+
+    def __init__(self, url, pool_size=10):
+        self.url = url
+        self.pool_size = pool_size
+        self._engine = None
+        self._pid = None
+
+    @property
+    def is_postgres(self):
+        return self.url.startswith("postgresql")
+
+    @property
+    def is_sqlite(self):
+        return self.url.startswith("sqlite")
+
+    @property
+    def engine(self):
+        if self._engine is None or self._pid != os.getpid():
+            self._engine = self._create_engine()
+            self._pid = os.getpid()
+        return self._engine
+
+    def _create_engine(self):
+        if self.is_sqlite:
+            return _sqlite_engine(self.url)
+        return sa.create_engine(
+            self.url,
+            pool_size=self.pool_size,
+            max_overflow=self.pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            # Supabase's transaction pooler cannot keep prepared statements between transactions.
+            connect_args={"prepare_threshold": None} if ":6543" in self.url else {},
+        )
+
+    def dispose(self):
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @contextmanager
+    def transaction(self, user_id=None):
+        """A transaction as ``user_id`` (RLS applies on Postgres) or as the server; commits on success.
+
+        Callables registered with ``after_commit(conn, fn)`` run once the commit has succeeded.
+        """
+        conn = self.engine.connect()
+        callbacks = {}
+        try:
+            with conn.begin():
+                conn.info["after_commit"] = callbacks
+                if user_id is not None and self.is_postgres:
+                    claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
+                    conn.execute(
+                        sa.text("select set_config('request.jwt.claims', :claims, true), "
+                                "set_config('role', 'authenticated', true)"),
+                        {"claims": claims},
+                    )
+                yield conn
+        except BaseException:
+            callbacks.clear()
+            raise
+        finally:
+            conn.info.pop("after_commit", None)
+            conn.close()
+        for callback in callbacks.values():
+            callback()
+
+
+def after_commit(conn, callback, key=None):
+    """Run ``callback()`` after the transaction that ``conn`` is in commits (never if it rolls back).
+
+    A callback registered again under the same ``key`` in one transaction runs once.
+    """
+    conn.info["after_commit"].setdefault(key if key is not None else object(), callback)
+
+
+def _sqlite_engine(url):
+    path = url.split("sqlite:///", 1)[-1]
+    if path and path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let the "begin" hook below issue BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
+        # can fail with SQLITE_BUSY instead of waiting its turn.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def get_db():
+    """The current app's Database."""
+    return current_app.extensions["chat.db"]
+
+
+def transaction(user_id=None):
+    """Shorthand for ``get_db().transaction(user_id)``."""
+    return get_db().transaction(user_id)

@@ -1,0 +1,146 @@
+"""The tables, as SQLAlchemy Core objects used to build queries on both SQLite and Postgres.
+
+Postgres' schema of record is ``supabase/migrations/*.sql``; SQLite's is created from this metadata by
+``chat.migrations``. ``tests/test_schema_parity.py`` proves the two define the same tables and columns.
+"""
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+Id = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite only autoincrements INTEGER keys
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """``timestamptz`` on Postgres, ISO text on SQLite; always an aware UTC datetime in Python."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use chat.schema.utcnow()")
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("username", sa.Text, nullable=False, unique=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("bio", sa.Text, nullable=False, server_default=""),
+    sa.Column("avatar_url", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Private to the server: never readable through RLS (email is shown only on /me).
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("email", sa.Text, nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+conversations = sa.Table(
+    "conversations", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),  # 'direct' | 'group'
+    sa.Column("name", sa.Text),
+    sa.Column("direct_key", sa.Text, unique=True),  # "<smaller user id>:<larger user id>" for direct
+    sa.Column("created_by", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False, index=True),
+)
+
+memberships = sa.Table(
+    "memberships", metadata,
+    sa.Column("conversation_id", Id, sa.ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role", sa.Text, nullable=False, server_default="member"),  # owner | admin | member
+    sa.Column("last_read_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("joined_at", UTCDateTime, nullable=False),
+    sa.Index("memberships_user_id_idx", "user_id", "conversation_id"),
+)
+
+messages = sa.Table(
+    "messages", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("conversation_id", Id, sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("sender_id", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("kind", sa.Text, nullable=False, server_default="text"),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("client_id", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("edited_at", UTCDateTime),
+    sa.Column("deleted_at", UTCDateTime),
+    sa.UniqueConstraint("conversation_id", "seq", name="messages_conversation_id_seq_key"),
+    sa.UniqueConstraint("sender_id", "client_id", name="messages_sender_id_client_id_key"),
+)
+
+# Every earlier version of an edited message, newest last.
+message_edits = sa.Table(
+    "message_edits", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("message_id", Id, sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("edited_at", UTCDateTime, nullable=False),
+)
+
+attachments = sa.Table(
+    "attachments", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("uploader_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("message_id", Id, sa.ForeignKey("messages.id", ondelete="SET NULL"), index=True),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("storage_key", sa.Text, nullable=False, unique=True),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Events written in the same transaction as the change they describe; the relay publishes them.
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", Id),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("published_at", UTCDateTime),
+    sa.Index("outbox_unpublished_idx", "id", postgresql_where=sa.text("published_at IS NULL"),
+             sqlite_where=sa.text("published_at IS NULL")),
+)
