@@ -1,5 +1,6 @@
 """Reading conversations as one user sees them: the list, one conversation, members."""
 from datetime import datetime
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
@@ -19,7 +20,9 @@ select c.id, c.kind, c.name, c.last_seq, c.created_at, c.updated_at, m.role, m.l
                                 and x.deleted_at is null
                                 and (x.sender_id is null or x.sender_id <> m.user_id)
                               limit {cap}) unread) as unread_count,
-       lm.id as lm_id
+       lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lm.kind as lm_kind,
+       lm.body as lm_body, lm.metadata as lm_metadata, lm.client_id as lm_client_id,
+       lm.created_at as lm_created_at, lm.edited_at as lm_edited_at, lm.deleted_at as lm_deleted_at
 from memberships m
 join conversations c on c.id = m.conversation_id
 left join messages lm on lm.conversation_id = c.id and lm.seq = c.last_seq
@@ -63,17 +66,14 @@ def _load(conn, viewer_id, filters, params):
     stmt = sa.text(_CONVERSATIONS_SQL.format(cap=UNREAD_CAP, filters=filters))
     stmt = stmt.bindparams(*(
         [sa.bindparam("before", type_=UTCDateTime)] if "before" in params else []
-    )).columns(created_at=UTCDateTime, updated_at=UTCDateTime)
+    )).columns(created_at=UTCDateTime, updated_at=UTCDateTime, lm_created_at=UTCDateTime,
+               lm_edited_at=UTCDateTime, lm_deleted_at=UTCDateTime, lm_metadata=messages.c.metadata.type)
     rows = conn.execute(stmt, params).all()
     if not rows:
         return []
-    ids = [str(r.id) for r in rows]
-    members = _members_by_conversation(conn, ids)
-    last_ids = [str(r.lm_id) for r in rows if r.lm_id is not None]
-    last_messages = {}
-    if last_ids:
-        found = conn.execute(sa.select(messages).where(messages.c.id.in_(last_ids))).all()
-        last_messages = {m["id"]: m for m in messages_with_attachments(conn, found)}
+    members = _members_by_conversation(conn, [str(r.id) for r in rows])
+    last_rows = [_last_message_row(r) for r in rows if r.lm_id is not None]
+    last_messages = {m["id"]: m for m in messages_with_attachments(conn, last_rows)}
     return [{
         "id": str(r.id),
         "kind": r.kind,
@@ -87,6 +87,13 @@ def _load(conn, viewer_id, filters, params):
         "created_at": iso(r.created_at),
         "updated_at": iso(r.updated_at),
     } for r in rows]
+
+
+def _last_message_row(row):
+    """The ``lm_*`` columns of a conversation row, shaped like a row of ``messages``."""
+    return SimpleNamespace(id=row.lm_id, conversation_id=row.id, **{
+        name: getattr(row, "lm_" + name) for name in
+        ("seq", "sender_id", "kind", "body", "metadata", "client_id", "created_at", "edited_at", "deleted_at")})
 
 
 def _members_by_conversation(conn, conversation_ids):

@@ -1,0 +1,61 @@
+"""What every web route shares: sign-in checks that speak htmx, full page or fragment, safe redirects."""
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+
+def is_htmx():
+    """True for requests htmx made (they want a fragment, not a page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def signed_in(view):
+    """Send signed-out people to /login; an htmx request gets ``HX-Redirect`` instead of a 302."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return to_login()
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def to_login():
+    target = url_for("web.login", next=safe_next(request.full_path.rstrip("?")))
+    if is_htmx():
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def safe_next(value, default="/"):
+    """A local path to return to after signing in; anything pointing elsewhere becomes ``default``."""
+    if not value or not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or "\\" in value:
+        return default
+    return value
+
+
+def page_or_fragment(page, fragment, status=200, **context):
+    """Render ``fragment`` for htmx requests and ``page`` (which includes it) otherwise."""
+    return render_template(fragment if is_htmx() else page, **context), status
+
+
+def redirect_or_fragment(location, fragment=None, **context):
+    """After a write: htmx gets ``fragment`` (or an ``HX-Redirect``), a plain form a 303 to ``location``."""
+    if not is_htmx():
+        return redirect(location, code=303)
+    if fragment is None:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return render_template(fragment, **context)
+
+
+def dom_id(kind, object_id):
+    """The one place DOM ids are made: ``message-<id>``, ``conversation-<id>``…"""
+    return f"{kind}-{object_id}"
