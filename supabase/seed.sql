@@ -1,0 +1,6 @@
+-- Seed data for `supabase db reset` (see [db.seed] in config.toml).
+--
+-- Intentionally empty: demo people, conversations and messages are created through the app's own
+-- action layer, which hashes passwords and writes the outbox, with
+--     flask --app app demo
+-- Rows inserted here would bypass both.
