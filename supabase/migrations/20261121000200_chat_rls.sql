@@ -110,6 +110,17 @@ as $$
     )
 $$;
 
+-- Has the conversation members other than the current user? (With created_by, this tells a
+-- conversation just being created, as in `insert ... returning`, from one its creator has left.)
+create or replace function public.has_other_members(conversation_id uuid) returns boolean
+    language sql stable security definer set search_path = ''
+as $$
+    select exists (
+        select 1 from public.memberships m
+        where m.conversation_id = $1 and m.user_id <> (select auth.uid())
+    )
+$$;
+
 -- Is the attachment on a message in one of the current user's conversations?
 -- Read as of the start of the statement: when an owner/admin deletes someone else's message, its
 -- attachments are detached (message_id set to null) and the new row must still pass the select policy.
@@ -136,10 +147,12 @@ as $$
 $$;
 
 revoke all on function public.is_member(uuid), public.conversation_role(uuid),
-    public.created_conversation(uuid), public.can_see_attachment(uuid), public.outbox_row_is_new(bigint)
+    public.created_conversation(uuid), public.has_other_members(uuid), public.can_see_attachment(uuid),
+    public.outbox_row_is_new(bigint)
     from public, anon;
 grant execute on function public.is_member(uuid), public.conversation_role(uuid),
-    public.created_conversation(uuid), public.can_see_attachment(uuid), public.outbox_row_is_new(bigint)
+    public.created_conversation(uuid), public.has_other_members(uuid), public.can_see_attachment(uuid),
+    public.outbox_row_is_new(bigint)
     to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------------
@@ -159,9 +172,14 @@ create policy users_update_own on public.users
 -- ---------------------------------------------------------------------------------------------------
 -- conversations
 -- ---------------------------------------------------------------------------------------------------
+-- Members; and the creator of a conversation nobody else has joined yet, so that the creator sees
+-- the new row at once (also in `insert ... returning`), before any membership exists.
 create policy conversations_select_member on public.conversations
     for select to authenticated
-    using (public.is_member(id) or public.created_conversation(id));
+    using (
+        public.is_member(id)
+        or (created_by = (select auth.uid()) and not public.has_other_members(id))
+    );
 
 -- You create conversations as yourself, empty; a direct conversation's key must name you.
 create policy conversations_insert_own on public.conversations
