@@ -1,0 +1,224 @@
+"""Load-generator process: holds many SSE streams open (asyncio, plain sockets) and times every event.
+
+Each ``message.created`` event carries ``metadata.t`` (the sender's scheduled send time, on the machine's
+``CLOCK_MONOTONIC``, which every process shares) and ``metadata.s`` (the load step). The latency of a
+delivery is the time the event was parsed minus ``t``. With tracking on, every stream counts each
+``client_id`` it receives, so the orchestrator can count losses and duplicates.
+
+Driven by ``bench.workers`` over a pipe: ``open``, ``stats``, ``collect``, ``drop``, ``resume``, ``close``.
+"""
+import asyncio
+import json
+import socket
+import struct
+import time
+from collections import defaultdict
+
+from .sse import EventParser, ProtocolError, ResponseParser
+from .workers import serve
+
+_LINGER_RST = struct.pack("ii", 1, 0)
+
+
+class Stream(asyncio.Protocol):
+    """One SSE connection, as a user's browser tab holds it."""
+
+    def __init__(self, owner, key, token):
+        self.owner, self.key, self.token = owner, key, token
+        self.transport = None
+        self.last_id = None
+        self.seen = {} if owner.tracking else None
+        self.state = "new"  # new → connecting → open → lost
+        self.opened = None  # future: True once the 200 head arrived, or an error string
+        self._response = self._events = None
+
+    def request(self):
+        headers = [f"GET {self.owner.path} HTTP/1.1", f"Host: {self.owner.host}:{self.owner.port}",
+                   "Accept: text/event-stream", "Cache-Control: no-cache", f"Authorization: Bearer {self.token}"]
+        if self.last_id:
+            headers.append(f"Last-Event-ID: {self.last_id}")
+        return ("\r\n".join(headers) + "\r\n\r\n").encode()
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self._response, self._events = ResponseParser(), EventParser()
+        transport.write(self.request())
+
+    def data_received(self, data):
+        try:
+            body = self._response.feed(data)
+        except ProtocolError as error:
+            self._fail(str(error))
+            return
+        if self.state == "connecting" and self._response.has_head:
+            if self._response.status != 200:
+                self._fail(f"HTTP {self._response.status}")
+                return
+            self.state = "open"
+            if not self.opened.done():
+                self.opened.set_result(True)
+        if body:
+            owner = self.owner
+            for event in self._events.feed(body):
+                owner.on_event(self, event)
+        if self._response.complete:
+            self.transport.close()  # the server ended the stream; a browser would resume
+
+    def _fail(self, reason):
+        if self.opened is not None and not self.opened.done():
+            self.opened.set_result(reason)
+        self.transport.abort()
+
+    def connection_lost(self, exc):
+        if self.opened is not None and not self.opened.done():
+            self.opened.set_result(f"closed before the head ({exc or 'EOF'})")
+        if self.state == "open":
+            self.owner.lost += 1
+        self.state = "lost"
+        self.transport = None
+
+    def abort(self):
+        """Drop the connection at once with a RST, as a network failure does (no TIME_WAIT left behind)."""
+        if self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+                except OSError:
+                    pass
+            self.transport.abort()
+
+
+class StreamSet:
+    """Every stream of this process, and what they received."""
+
+    def __init__(self):
+        self.streams = []
+        self.host, self.port, self.path = "127.0.0.1", 0, "/api/v1/events"
+        self.tracking = False
+        self.lost = 0
+        self._reset_counters()
+
+    def _reset_counters(self):
+        self.latencies = defaultdict(list)  # step -> [seconds]
+        self.events = defaultdict(int)  # type -> count
+        self.resets = 0
+        self.heartbeats_base = sum(s._events.comments for s in self.streams if s._events)
+
+    def on_event(self, stream, event):
+        now = time.monotonic()
+        etype, eid, data = event
+        if eid:
+            stream.last_id = eid
+        self.events[etype] += 1
+        if etype == "message.created":
+            message = json.loads(data)
+            meta = message.get("metadata") or {}
+            t = meta.get("t")
+            if t is not None:
+                self.latencies[meta.get("s", 0)].append(now - t)
+            if stream.seen is not None:
+                cid = message.get("client_id")
+                stream.seen[cid] = stream.seen.get(cid, 0) + 1
+        elif etype == "reset":
+            self.resets += 1
+
+    async def connect(self, stream, timeout):
+        loop = asyncio.get_running_loop()
+        stream.state = "connecting"
+        stream.opened = loop.create_future()
+        try:
+            await asyncio.wait_for(loop.create_connection(lambda: stream, self.host, self.port), timeout)
+            result = await asyncio.wait_for(asyncio.shield(stream.opened), timeout)
+        except asyncio.TimeoutError:
+            result = "timeout"
+        except OSError as error:
+            result = type(error).__name__ + (f" errno {error.errno}" if error.errno else "")
+        if result is not True:
+            stream.state = "lost"
+            if stream.transport is not None:
+                stream.transport.abort()
+        return result
+
+    async def connect_all(self, streams, concurrency, timeout):
+        """Connect ``streams`` with at most ``concurrency`` handshakes in flight; return a summary."""
+        gate = asyncio.Semaphore(concurrency)
+        errors = defaultdict(int)
+        started = time.monotonic()
+
+        async def one(stream):
+            async with gate:
+                result = await self.connect(stream, timeout)
+            if result is not True:
+                errors[result] += 1
+
+        await asyncio.gather(*(one(s) for s in streams))
+        ok = len(streams) - sum(errors.values())
+        return {"ok": ok, "failed": len(streams) - ok, "errors": dict(errors),
+                "seconds": time.monotonic() - started}
+
+    # Commands -------------------------------------------------------------------------------------
+
+    async def op_configure(self, host, port, path, tracking=False):
+        self.host, self.port, self.path, self.tracking = host, port, path, tracking
+        return {}
+
+    async def op_open(self, users, concurrency=200, timeout=30.0):
+        """Open one stream per ``(key, token)`` in ``users`` (added to those already open)."""
+        new = [Stream(self, key, token) for key, token in users]
+        self.streams.extend(new)
+        return await self.connect_all(new, concurrency, timeout)
+
+    async def op_stats(self):
+        open_ = sum(1 for s in self.streams if s.state == "open")
+        heartbeats = sum(s._events.comments for s in self.streams if s._events) - self.heartbeats_base
+        return {"open": open_, "streams": len(self.streams), "lost": self.lost, "resets": self.resets,
+                "events": dict(self.events), "heartbeats": heartbeats,
+                "received": sum(len(v) for v in self.latencies.values())}
+
+    async def op_collect(self, reset=True, seen=False):
+        """Latencies per step (and, with ``seen``, what each stream received); then start afresh."""
+        result = {"latencies": {k: v for k, v in self.latencies.items()}, "events": dict(self.events),
+                  "resets": self.resets}
+        if seen:
+            result["seen"] = {s.key: s.seen for s in self.streams if s.seen is not None}
+        if reset:
+            self._reset_counters()
+            for s in self.streams:
+                if s.seen is not None:
+                    s.seen = {}
+        return result
+
+    async def op_drop(self):
+        """Drop every open stream at once (RST), as a network blip or a deploy does."""
+        dropped = 0
+        for s in self.streams:
+            if s.state == "open":
+                s.abort()
+                dropped += 1
+        await asyncio.sleep(0.1)
+        return {"dropped": dropped}
+
+    async def op_resume(self, concurrency=10000, timeout=60.0):
+        """Reconnect every stream that is not open, each with the last id it saw."""
+        todo = [s for s in self.streams if s.state != "open"]
+        summary = await self.connect_all(todo, concurrency, timeout)
+        summary["with_cursor"] = sum(1 for s in todo if s.last_id)
+        return summary
+
+    async def op_close(self):
+        """Close every stream (gracefully, FIN) and forget them."""
+        for s in self.streams:
+            if s.transport is not None:
+                s.transport.close()
+        await asyncio.sleep(0.2)
+        count = len(self.streams)
+        self.streams = []
+        self.lost = 0
+        self._reset_counters()
+        return {"closed": count}
+
+
+def main(conn):
+    """Process entry point (``multiprocessing`` spawn target)."""
+    serve(conn, StreamSet())
