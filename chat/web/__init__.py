@@ -1,5 +1,14 @@
-"""The HTML UI (Flask + Jinja + HTMX)."""
+"""The HTML UI (Flask + Jinja + HTMX): thin routes that parse, call one action and render."""
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)
 
 
 def init_app(app):
-    """Register the web pages."""
+    """Register the web pages, their template helpers and the HTML error pages."""
+    from . import accounts, chat, events, groups, messages, people  # noqa: F401  (routes)
+    from . import errors, filters, page
+    app.register_blueprint(bp)
+    filters.init_app(app)
+    page.init_app(app)
+    errors.init_app(app)

@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 # http(s) links only; a trailing full stop, comma or closing bracket belongs to the sentence, not the link.
 URL_RE = re.compile(r"\bhttps?://[^\s<>\"'`]+", re.IGNORECASE)
 TRAILING = ".,;:!?)]}'\""
-AVATAR_HUES = (210, 160, 280, 20, 340, 190, 45, 250)
+AVATAR_HUES = 8  # classes .hue-0 … .hue-7 in app.css (inline styles are not allowed by our CSP)
 
 
 def linkify(text):
@@ -38,9 +38,9 @@ def initials(person):
 
 
 def avatar_hue(person):
-    """A stable colour for someone's initials, from their id."""
+    """A stable colour class number for someone's initials, from their id."""
     digest = hashlib.sha1(str(person.get("id", "")).encode()).digest()
-    return AVATAR_HUES[digest[0] % len(AVATAR_HUES)]
+    return digest[0] % AVATAR_HUES
 
 
 def filesize(size):

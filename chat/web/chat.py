@@ -1,0 +1,74 @@
+"""One conversation: the full page, the sliding panel, history pages, and marking it read."""
+from flask import render_template, request
+from flask_login import current_user
+
+from ..actions import history, inbox, reads
+from . import bp
+from .helpers import is_htmx, signed_in
+from .people_lookup import people_for
+
+
+def chat_context(conversation_id, before=None):
+    """What ``conversations/_chat.html`` needs; opening the newest page marks the conversation read."""
+    me = current_user.id
+    conversation = inbox.get_conversation(me, conversation_id)
+    page = history.page_messages(me, conversation_id, before=before)
+    if before is None and conversation["last_seq"] > conversation["last_read_seq"]:
+        reads.mark_read(me, conversation_id, conversation["last_seq"])
+        conversation = {**conversation, "unread_count": 0, "last_read_seq": conversation["last_seq"]}
+    return {
+        "conversation": conversation,
+        "messages": page["messages"],
+        "has_more": page["has_more"],
+        "before": before,
+        "people": people_for(conversation, page["messages"]),
+    }
+
+
+@bp.get("/c/<conversation_id>")
+@signed_in
+def conversation(conversation_id):
+    """The conversation page; ``?before=<seq>`` shows an older page (the no-JavaScript history link)."""
+    context = chat_context(conversation_id, before=request.args.get("before") or None)
+    if is_htmx() and request.headers.get("HX-Target") == "side-panel":
+        return render_template("conversations/_panel.html", **context)
+    return render_template("conversations/show.html", **context)
+
+
+@bp.get("/c/<conversation_id>/messages")
+@signed_in
+def older_messages(conversation_id):
+    """A page of history before ``?before=<seq>``: a fragment for htmx, else the page it belongs to."""
+    before = request.args.get("before") or None
+    if not is_htmx():
+        context = chat_context(conversation_id, before=before)
+        return render_template("conversations/show.html", **context)
+    after = request.args.get("after") or None
+    page = history.page_messages(current_user.id, conversation_id, before=before, after=after,
+                                 limit=request.args.get("limit") or 50)
+    conversation = inbox.get_conversation(current_user.id, conversation_id)
+    return render_template("messages/_page.html", conversation=conversation, messages=page["messages"],
+                           has_more=page["has_more"], before=before, after=after,
+                           people=people_for(conversation, page["messages"]))
+
+
+@bp.post("/c/<conversation_id>/read")
+@signed_in
+def mark_read(conversation_id):
+    reads.mark_read(current_user.id, conversation_id, request.form.get("seq"))
+    return "", 204
+
+
+@bp.get("/c/<conversation_id>/row")
+@signed_in
+def conversation_row(conversation_id):
+    """The conversation's row in the list, for a tab that learns of a conversation it does not show yet."""
+    conversation = inbox.get_conversation(current_user.id, conversation_id)
+    return render_template("conversations/_row_oob.html", conversation=conversation)
+
+
+@bp.get("/conversations")
+@signed_in
+def conversation_rows():
+    """The list's rows (the script refreshes the list with it after a reconnect)."""
+    return render_template("conversations/_rows.html")

@@ -1,0 +1,46 @@
+"""Flask-WTF forms: they carry the CSRF token and the per-field error messages the pages show.
+
+Validation rules live in the action layer; an ``ActionError`` naming a field is attached to that field.
+"""
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from ..actions.validate import MAX_BODY
+
+
+class SignupForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
+    username = StringField("Username", validators=[DataRequired("Choose a username.")],
+                           description="3–32 characters: lowercase letters, digits and _.")
+    display_name = StringField("Display name (optional)", validators=[Length(max=80)])
+    password = PasswordField("Password", validators=[DataRequired("Choose a password.")],
+                             description="At least 8 characters.")
+
+
+class LoginForm(FlaskForm):
+    login = StringField("Email or username", validators=[DataRequired("Enter your email or username.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class GroupForm(FlaskForm):
+    name = StringField("Group name", validators=[DataRequired("Give the group a name."), Length(max=100)])
+    members = StringField("Add people (usernames, separated by commas or spaces)")
+
+
+class RenameForm(FlaskForm):
+    name = StringField("Group name", validators=[DataRequired("Give the group a name."), Length(max=100)])
+
+
+class AddMemberForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired("Enter a username.")])
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField("Message", validators=[Length(max=MAX_BODY)])
+
+
+def attach_error(form, error, default_field):
+    """Show an ``ActionError`` next to the field it names (or ``default_field``)."""
+    field = getattr(form, error.field or "", None) or getattr(form, default_field)
+    field.errors = list(field.errors or []) + [error.message]

@@ -1,0 +1,92 @@
+"""Send, edit and delete messages: htmx and the composer script get the message partial, forms a redirect."""
+from flask import render_template, request, url_for
+from flask_login import current_user
+
+from ..actions import attachments, history, inbox, messages
+from ..errors import ActionError, Conflict, Forbidden, NotFound
+from . import bp
+from .helpers import is_htmx, redirect_or_fragment, signed_in
+from .people_lookup import people_for
+
+
+def _message_page(message, status=200):
+    conversation = inbox.get_conversation(current_user.id, message["conversation_id"])
+    return render_template("messages/_message.html", message=message, conversation=conversation,
+                           people=people_for(conversation, [message])), status
+
+
+def _location(message):
+    return url_for("web.conversation", conversation_id=message["conversation_id"]) + f"#message-{message['id']}"
+
+
+@bp.post("/c/<conversation_id>/messages")
+@signed_in
+def send(conversation_id):
+    """Send the composer's text and optional file (uploaded first, then attached); idempotent by client_id."""
+    form = request.form
+    upload = request.files.get("file")
+    attachment_ids = []
+    if upload is not None and upload.filename:
+        attachment_ids.append(attachments.upload(current_user.id, upload)["id"])
+    attachment_ids += form.getlist("attachment_ids")
+    message, created = messages.send_message(current_user.id, conversation_id, form.get("body"),
+                                             client_id=form.get("client_id") or None,
+                                             attachment_ids=attachment_ids)
+    if not is_htmx():
+        return redirect_or_fragment(_location(message))
+    return _message_page(message, 201 if created else 200)
+
+
+@bp.route("/c/<conversation_id>/m/<int:seq>/edit", methods=["GET", "POST"])
+@signed_in
+def edit(conversation_id, seq):
+    message = _own_message(conversation_id, seq)
+    if request.method == "POST":
+        try:
+            message = messages.edit_message(current_user.id, message["id"], request.form.get("body"))
+        except ActionError as error:
+            if error.field != "body":
+                raise
+            return _edit_form(message, request.form.get("body"), error.message, error.status)
+        return _message_page(message) if is_htmx() else redirect_or_fragment(_location(message))
+    return _edit_form(message)
+
+
+def _edit_form(message, body=None, error=None, status=200):
+    template = "messages/_edit.html" if is_htmx() else "messages/edit.html"
+    return render_template(template, message=message, body=message["body"] if body is None else body,
+                           error=error), status
+
+
+@bp.route("/c/<conversation_id>/m/<int:seq>/delete", methods=["GET", "POST"])
+@signed_in
+def delete(conversation_id, seq):
+    """GET asks to confirm (the no-JavaScript path); POST deletes and answers with the tombstone."""
+    if request.method == "GET":
+        return render_template("messages/delete.html", message=_own_message(conversation_id, seq))
+    message = messages.delete_message(current_user.id, message_at(conversation_id, seq)["id"])
+    return _message_page(message) if is_htmx() else redirect_or_fragment(_location(message))
+
+
+@bp.get("/c/<conversation_id>/m/<int:seq>")
+@signed_in
+def show(conversation_id, seq):
+    """One message partial (an edit that is cancelled puts the message back with it)."""
+    return _message_page(message_at(conversation_id, seq))
+
+
+def message_at(conversation_id, seq):
+    """The message with ``seq`` in a conversation of the signed-in person's; else 404."""
+    page = history.page_messages(current_user.id, conversation_id, after=max(seq - 1, 0), limit=1)
+    if not page["messages"] or page["messages"][0]["seq"] != seq:
+        raise NotFound("No such message.")
+    return page["messages"][0]
+
+
+def _own_message(conversation_id, seq):
+    message = message_at(conversation_id, seq)
+    if message["sender_id"] != current_user.id:
+        raise Forbidden("Only the sender can change a message.")
+    if message["deleted_at"]:
+        raise Conflict("A deleted message cannot be changed.", code="message_deleted")
+    return message

@@ -1,0 +1,64 @@
+"""What every page shares: the viewer, the conversation list in the sidebar, titles, and security headers."""
+import secrets
+
+from flask import g, request
+from flask_login import current_user
+
+from ..actions import inbox
+from .helpers import dom_id
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: https:; "
+       "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+def sidebar_conversations():
+    """The signed-in person's conversations, newest activity first (loaded once per request)."""
+    if "sidebar_conversations" not in g:
+        g.sidebar_conversations = inbox.list_conversations(current_user.id, limit=100)
+    return g.sidebar_conversations
+
+
+def other_member(conversation, viewer_id):
+    """The other person in a direct conversation (None in a group)."""
+    if conversation["kind"] != "direct":
+        return None
+    others = [m for m in conversation["members"] if m["id"] != viewer_id]
+    return others[0] if others else None
+
+
+def conversation_title(conversation, viewer_id):
+    other = other_member(conversation, viewer_id)
+    if other is not None:
+        return other["display_name"]
+    return conversation.get("name") or "Conversation"
+
+
+def reads_by_member(conversation):
+    """``{user_id: last_read_seq}``: what the page needs to say "Seen" and "Seen by N"."""
+    return {m["id"]: m["last_read_seq"] for m in conversation["members"]}
+
+
+def names_by_member(conversation):
+    return {m["id"]: m["display_name"] for m in conversation["members"]}
+
+
+def csp_nonce():
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def init_app(app):
+    app.jinja_env.globals.update(sidebar_conversations=sidebar_conversations, other_member=other_member,
+                                 conversation_title=conversation_title, dom_id=dom_id, csp_nonce=csp_nonce,
+                                 reads_by_member=reads_by_member, names_by_member=names_by_member)
+
+    @app.after_request
+    def security_headers(response):
+        if response.mimetype == "text/html" and not request.path.startswith("/api/"):
+            response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=csp_nonce()))
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault("Vary", "HX-Request")
+        return response
