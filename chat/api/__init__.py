@@ -28,7 +28,7 @@ def _is_api():
 
 
 def init_app(app):
-    from . import attachments, auth, conversations, health, messages, openapi, users  # noqa: F401  (routes)
+    from . import attachments, auth, conversations, events, health, live, messages, openapi, users  # noqa: F401  (routes)
     app.register_blueprint(bp)
     app.register_blueprint(health.bp)
 

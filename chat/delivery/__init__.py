@@ -1,5 +1,48 @@
-"""Live delivery: broker, outbox relay and the Server-Sent Events streams."""
+"""Live delivery: broker, outbox relay and the Server-Sent Events streams.
+
+``app.extensions["chat.broker"]`` is the broker (Redis when ``REDIS_URL`` is set, else in-process) and
+``app.extensions["chat.relay"]`` the relay that the action layer kicks after each commit. Clients and
+background greenlets are made lazily, in the process that uses them, so a server may fork after
+``create_app``. ``stream.sse_response`` builds the event streams.
+"""
+from .memory import InProcessBroker
+from .redis_broker import RedisBroker
+from .relay import Relay
 
 
 def init_app(app):
-    """Set up the broker and relay for ``app`` (filled in by the live-delivery work)."""
+    """Make the broker and the relay for ``app``."""
+    config = app.config
+    broker = make_broker(config)
+    # Tests publish inside the request (no background threads); servers publish from a background sweep.
+    sync = config.get("DELIVERY_SYNC", bool(config.get("TESTING")))
+    relay = Relay(app, app.extensions["chat.db"], broker, interval=float(config.get("RELAY_INTERVAL", 1.0)),
+                  sync=sync, retention=int(config.get("OUTBOX_RETENTION_SECONDS", 86_400)))
+    from ..actions import live
+    relay.sweep_hooks.append(live.reap_lapsed)
+    app.extensions["chat.broker"] = broker
+    app.extensions["chat.relay"] = relay
+
+
+def make_broker(config):
+    """The broker ``config`` asks for."""
+    options = {"log_length": int(config.get("DELIVERY_LOG_LENGTH", 10_000)),
+               "queue_size": int(config.get("SSE_QUEUE_SIZE", 1000))}
+    if config.get("REDIS_URL"):
+        return RedisBroker(config["REDIS_URL"], socket_timeout=float(config.get("REDIS_SOCKET_TIMEOUT", 2.0)),
+                           pool_size=int(config.get("REDIS_POOL_SIZE", 50)), **options)
+    return InProcessBroker(**options)
+
+
+def start(app):
+    """Start this process's background work (the broker's reader, the relay's sweep). Call after fork."""
+    app.extensions["chat.broker"].start()
+    app.extensions["chat.relay"].start()
+
+
+def stop(app):
+    """Stop this process's background work and close its streams (tests, shutdown)."""
+    app.extensions["chat.relay"].stop()
+    broker = app.extensions["chat.broker"]
+    broker.close_streams()
+    broker.stop()

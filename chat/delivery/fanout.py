@@ -1,0 +1,88 @@
+"""Who receives what: committed outbox rows become per-user deliveries, decided at publish time.
+
+Recipients are the conversation's members when the row is published (plus, for ``member.removed``, the
+person removed, who learns of it and then hears nothing more). After a change that alters how members
+see the conversation in their list, each affected member also gets ``conversation.updated`` with the
+conversation as they see it; within one batch only the last such change per person carries it, since
+every view is computed from the same, latest state.
+"""
+import sqlalchemy as sa
+
+from ..schema import conversations, memberships
+from .events import Delivery
+from .views import conversation_views
+
+# Changes after which every member's view of the conversation (preview, members, name) is out of date.
+VIEW_CHANGES = {"message.created", "message.deleted", "member.added", "member.removed", "conversation.updated"}
+
+
+def expand(conn, rows):
+    """``[(row_id, conversation_id, [Delivery…])]`` for outbox ``rows`` (in id order)."""
+    ids = list(dict.fromkeys(str(r.conversation_id) for r in rows if r.conversation_id is not None))
+    members = _members_of(conn, ids)
+    last_seqs = _last_seqs(conn, ids)
+    plan, wanted = _plan_views(rows, members, last_seqs)
+    views = conversation_views(conn, wanted)
+    expanded = []
+    for row in rows:
+        cid = str(row.conversation_id) if row.conversation_id is not None else None
+        deliveries = [Delivery(user_id, row.event_type, row.payload, None)
+                      for user_id in _recipients(row, members.get(cid, []))]
+        shared, own = views.get(cid, (None, {}))
+        deliveries += [Delivery(user_id, "conversation.updated", shared, own[user_id])
+                       for user_id in plan.get(row.id, ()) if user_id in own]
+        expanded.append((row.id, cid, deliveries))
+    return expanded
+
+
+def _recipients(row, members):
+    if row.event_type == "conversation.updated":
+        return []  # a rename reaches people as their conversation.updated view
+    if row.event_type == "member.removed" and row.payload.get("user_id") not in members:
+        return members + [row.payload["user_id"]]
+    return members
+
+
+def _plan_views(rows, members, last_seqs):
+    """Which row carries each member's ``conversation.updated``: ``({row_id: users}, {cid: users})``."""
+    plan, wanted, covered = {}, {}, {}
+    for row in reversed(rows):
+        cid = str(row.conversation_id) if row.conversation_id is not None else None
+        targets = _view_targets(row, members.get(cid, []), last_seqs.get(cid))
+        done = covered.setdefault(cid, set())
+        fresh = [u for u in targets if u not in done]
+        if fresh:
+            plan[row.id] = fresh
+            done.update(fresh)
+            wanted.setdefault(cid, set()).update(fresh)
+    return plan, wanted
+
+
+def _view_targets(row, members, last_seq):
+    if row.event_type in VIEW_CHANGES:
+        return members
+    if row.event_type == "message.updated" and row.payload.get("seq") == last_seq:
+        return members  # the edited message is the preview
+    if row.event_type == "read" and row.payload.get("user_id") in members:
+        return [row.payload["user_id"]]  # the reader's unread count changed, nobody else's
+    return []
+
+
+def _members_of(conn, conversation_ids):
+    if not conversation_ids:
+        return {}
+    found = {}
+    rows = conn.execute(sa.select(memberships.c.conversation_id, memberships.c.user_id)
+                        .where(memberships.c.conversation_id.in_(conversation_ids))
+                        .order_by(memberships.c.conversation_id, memberships.c.joined_at))
+    for r in rows:
+        found.setdefault(str(r.conversation_id), []).append(str(r.user_id))
+    return found
+
+
+def _last_seqs(conn, conversation_ids):
+    if not conversation_ids:
+        return {}
+    rows = conn.execute(sa.select(conversations.c.id, conversations.c.last_seq)
+                        .where(conversations.c.id.in_(conversation_ids)))
+    return {str(r.id): r.last_seq for r in rows}

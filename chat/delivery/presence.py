@@ -1,0 +1,159 @@
+"""Who is online, across tabs, workers and machines; and short-lived throttles (typing).
+
+Each open stream holds a token that expires unless the stream refreshes it (at every heartbeat), so a
+crashed worker's streams stop counting within one TTL. A person is ``online`` with at least one live
+token, ``away`` if they also said so (all their tabs hidden), ``offline`` with none.
+"""
+import threading
+import time
+
+PRESENCE_KEY = "presence:{}"
+AWAY_KEY = "presence:{}:away"
+USERS_KEY = "presence:users"  # user -> when their newest token expires, for reaping crashed streams
+
+
+def status_of(live, away):
+    if not live:
+        return "offline"
+    return "away" if away else "online"
+
+
+class MemoryPresence:
+    """Presence for the in-process broker."""
+
+    def __init__(self):
+        self._tokens = {}  # user_id -> {token: expires_at}
+        self._away = {}    # user_id -> expires_at
+        self._throttles = {}
+        self._lock = threading.Lock()
+
+    def _live(self, user_id, now):
+        tokens = self._tokens.get(user_id, {})
+        for token, expires in list(tokens.items()):
+            if expires <= now:
+                del tokens[token]
+        return tokens
+
+    def connect(self, user_id, token, ttl):
+        """Count a stream; True if it is the person's first live one."""
+        now = time.time()
+        with self._lock:
+            tokens = self._live(user_id, now)
+            first = not tokens
+            tokens[token] = now + ttl
+            self._tokens[user_id] = tokens
+            return first
+
+    def refresh(self, user_id, token, ttl):
+        with self._lock:
+            self._tokens.setdefault(user_id, {})[token] = time.time() + ttl
+
+    def disconnect(self, user_id, token):
+        """Forget a stream; True if it was the person's last live one."""
+        with self._lock:
+            tokens = self._tokens.get(user_id, {})
+            had = tokens.pop(token, None) is not None
+            if not self._live(user_id, time.time()):
+                self._tokens.pop(user_id, None)
+                return had
+            return False
+
+    def set_away(self, user_id, away, ttl):
+        with self._lock:
+            if away:
+                self._away[user_id] = time.time() + ttl
+            else:
+                self._away.pop(user_id, None)
+
+    def statuses(self, user_ids):
+        now = time.time()
+        with self._lock:
+            return {u: status_of(bool(self._live(u, now)), self._away.get(u, 0) > now) for u in user_ids}
+
+    def expired_users(self):
+        """People whose every stream expired without closing (a crashed process); each reported once."""
+        now = time.time()
+        with self._lock:
+            gone = [u for u, tokens in self._tokens.items() if tokens and not self._live(u, now)]
+            for user_id in gone:
+                del self._tokens[user_id]
+            return gone
+
+    def throttle(self, key, seconds):
+        """True at most once per ``seconds`` for ``key``."""
+        now = time.monotonic()
+        with self._lock:
+            if self._throttles.get(key, 0) > now:
+                return False
+            self._throttles[key] = now + seconds
+            if len(self._throttles) > 10_000:
+                self._throttles = {k: v for k, v in self._throttles.items() if v > now}
+            return True
+
+
+class RedisPresence:
+    """Presence in Redis: a sorted set of stream tokens per person, scored by expiry."""
+
+    def __init__(self, client):
+        self._client = client  # a callable returning this process's Redis client
+
+    def connect(self, user_id, token, ttl):
+        now, key = time.time(), PRESENCE_KEY.format(user_id)
+        pipe = self._client().pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zcard(key)
+        pipe.zadd(key, {token: now + ttl})
+        pipe.expire(key, int(ttl) + 1)
+        pipe.zadd(USERS_KEY, {user_id: now + ttl}, gt=True)
+        return pipe.execute()[1] == 0
+
+    def refresh(self, user_id, token, ttl):
+        now, key = time.time(), PRESENCE_KEY.format(user_id)
+        pipe = self._client().pipeline(transaction=False)
+        pipe.zadd(key, {token: now + ttl})
+        pipe.expire(key, int(ttl) + 1)
+        pipe.zadd(USERS_KEY, {user_id: now + ttl}, gt=True)
+        pipe.execute()
+
+    def disconnect(self, user_id, token):
+        key = PRESENCE_KEY.format(user_id)
+        pipe = self._client().pipeline(transaction=True)
+        pipe.zrem(key, token)
+        pipe.zremrangebyscore(key, "-inf", time.time())
+        pipe.zcard(key)
+        removed, _, left = pipe.execute()
+        if removed and not left:
+            self._client().zrem(USERS_KEY, user_id)
+            return True
+        return False
+
+    def set_away(self, user_id, away, ttl):
+        if away:
+            self._client().set(AWAY_KEY.format(user_id), "1", ex=int(ttl))
+        else:
+            self._client().delete(AWAY_KEY.format(user_id))
+
+    def statuses(self, user_ids):
+        user_ids = list(user_ids)
+        if not user_ids:
+            return {}
+        now = time.time()
+        pipe = self._client().pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.zcount(PRESENCE_KEY.format(user_id), now, "+inf")
+            pipe.exists(AWAY_KEY.format(user_id))
+        found = pipe.execute()
+        return {u: status_of(found[2 * i] > 0, found[2 * i + 1] > 0) for i, u in enumerate(user_ids)}
+
+    def expired_users(self):
+        client, now = self._client(), time.time()
+        gone = []
+        for user_id in client.zrangebyscore(USERS_KEY, "-inf", now, start=0, num=200):
+            if client.zcount(PRESENCE_KEY.format(user_id), now, "+inf"):
+                continue
+            if client.zrem(USERS_KEY, user_id):  # whoever removes it reports it, once
+                gone.append(user_id)
+        return gone
+
+    def throttle(self, key, seconds):
+        return bool(self._client().set(f"throttle:{key}", "1", nx=True, px=int(seconds * 1000)))

@@ -1,0 +1,30 @@
+"""Hooks for gunicorn (see ``gunicorn.conf.py``): start each worker's background work after fork, and end
+its streams promptly when it is told to stop, so clients reconnect to another worker at once."""
+import logging
+import threading
+import time
+
+from . import start
+
+log = logging.getLogger(__name__)
+
+STOP_DELAY = 1.5  # seconds: let the worker close its listening socket before its clients reconnect
+
+
+def worker_started(worker):
+    """gunicorn ``post_worker_init``: ``worker.wsgi`` is this worker's Flask app."""
+    app = worker.wsgi
+    if not hasattr(app, "extensions") or "chat.broker" not in app.extensions:
+        return
+    start(app)
+    threading.Thread(target=_close_streams_on_exit, args=(worker, app), name="chat-shutdown",
+                     daemon=True).start()
+
+
+def _close_streams_on_exit(worker, app):
+    while worker.alive:
+        time.sleep(0.25)
+    time.sleep(STOP_DELAY)
+    broker = app.extensions["chat.broker"]
+    log.info("worker %s stopping: closing %d streams", worker.pid, broker.local_count())
+    broker.close_streams()

@@ -1,0 +1,226 @@
+"""Server-Sent Events: one generator serves the JSON API's stream and the HTML UI's.
+
+``sse_response(user_id, last_event_id, render)`` returns the streaming response. The stream subscribes
+first (a queue in this process), then reads the delivery log after the client's cursor, then sends live
+events, skipping any it already sent. A cursor from another epoch, or one the log has forgotten, gets a
+``reset`` event: the client reloads what it shows from the database, which has everything.
+"""
+import logging
+import queue
+import re
+import socket
+import time
+
+from flask import current_app, request, stream_with_context
+
+from .broker import BrokerUnavailable, CursorTooOld, EpochChanged
+from .events import CLOSE, RESYNC, ZERO, entry_key, json_text, parse_cursor
+
+log = logging.getLogger(__name__)
+
+RETRY_MS = 2000     # how long an EventSource waits before reconnecting
+PAGE = 500          # log entries read per round trip when catching up
+MAX_BATCH = 100     # queued events written to the socket in one go
+MAX_HEARTBEAT = 20  # seconds; proxies (Heroku: 55 s) drop quieter connections
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def json_render(event):
+    """The JSON API's renderer: ``event: <type>`` with the data as one line of JSON."""
+    return [(event["type"], json_text(event["data"]))]
+
+
+def sse_response(user_id, last_event_id, render):
+    """A ``text/event-stream`` response of ``user_id``'s events, resuming after ``last_event_id``.
+
+    ``render(event)`` receives ``{"id": <cursor str, or None for typing/presence>, "type": <event type>,
+    "data": <dict>}`` and returns an iterable of ``(sse_event_name, data_string)`` pairs; multi-line data
+    is sent as several ``data:`` lines. The event's ``id:`` goes with its last pair. Check that the user
+    may open the stream before calling this (an unauthenticated request gets 401, never a redirect).
+    """
+    app = current_app._get_current_object()
+    app.extensions["chat.relay"].start()  # this process sweeps the outbox while it holds streams
+    stream = EventStream(app.extensions["chat.broker"], user_id, render,
+                         heartbeat=min(float(app.config.get("SSE_HEARTBEAT_SECONDS", 15)), MAX_HEARTBEAT))
+    body = stream_with_context(stream.run(last_event_id, request.environ.get("gunicorn.sock")))
+    response = current_app.response_class(body, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer the stream
+    return response
+
+
+class EventStream:
+    """One client's stream: its position in the log (``epoch``, ``entry``) and what it has sent."""
+
+    def __init__(self, broker, user_id, render, heartbeat=15.0):
+        self.broker, self.user_id, self.render, self.heartbeat = broker, user_id, render, heartbeat
+        self.epoch = self.entry = None  # None until the position is known
+        self.cursor = None              # the client's cursor, until the position is established
+        self.pending = False            # the broker was unreachable: catch up when it is back
+        self.last_order = {}            # conversation -> (outbox row, index) last sent, so no replay repeats
+
+    def run(self, last_event_id, sock=None):
+        """The response body: a generator of SSE text."""
+        from ..actions import live
+        sub = self.broker.subscribe(self.user_id)  # first, so nothing published from now on is missed
+        if sock is not None:
+            sub.on_overflow = lambda: _shut(sock)
+        token = None
+        try:
+            yield f"retry: {RETRY_MS}\n\n"
+            token = live.stream_opened(self.user_id)
+            self.cursor = last_event_id or None
+            yield self._catch_up(self._establish)
+            last_write = last_refresh = time.monotonic()
+            while not sub.closed:
+                item = sub.get(max(0.05, self.heartbeat - (time.monotonic() - last_write)))
+                out, closing = self._handle(item, sub)
+                now = time.monotonic()
+                if now - last_refresh >= self.heartbeat:
+                    last_refresh = now
+                    live.stream_alive(self.user_id, token)
+                    if self.pending:
+                        out += self._catch_up(self._resync)
+                if not out and now - last_write >= self.heartbeat:
+                    out = ": ping\n\n"
+                if out:
+                    last_write = now
+                    yield out
+                if closing:
+                    return
+        finally:
+            self.broker.unsubscribe(sub)
+            if token is not None:
+                live.stream_closed(self.user_id, token)
+
+    def _handle(self, item, sub):
+        """(SSE text for ``item`` and whatever else is queued already, whether to close the stream)."""
+        parts = []
+        while item is not None:
+            if item is CLOSE:
+                return "".join(parts), True
+            parts.append(self._catch_up(self._resync) if item is RESYNC else self._on_event(item))
+            if len(parts) >= MAX_BATCH:
+                break
+            try:
+                item = sub.queue.get_nowait()
+            except queue.Empty:
+                item = None
+        return "".join(parts), False
+
+    # --- position ------------------------------------------------------------------------------------
+    def _catch_up(self, step):
+        """Run ``step`` (a generator of SSE text); if the broker is unreachable, try again later."""
+        parts = []
+        for attempt in range(3):
+            try:
+                parts.extend(step())
+                self.pending = False
+                return "".join(parts)
+            except EpochChanged:
+                continue
+            except BrokerUnavailable as error:
+                log.info("stream for %s waits for the broker: %s", self.user_id, error)
+                break
+        self.pending = True
+        return "".join(parts)
+
+    def _establish(self):
+        epoch = self.broker.epoch()
+        if self.cursor is None:
+            self.epoch, self.entry = epoch, self.broker.latest(self.user_id)
+            return
+        cursor = parse_cursor(self.cursor)
+        if cursor is None or cursor[0] != epoch:
+            yield from self._reset(epoch)
+            return
+        self.epoch, self.entry = cursor
+        yield from self._replay()
+        self.cursor = None
+
+    def _resync(self):
+        """After a possible gap in the live feed: read the log from where this stream is."""
+        if self.epoch is None:
+            yield from self._establish()
+            return
+        epoch = self.broker.epoch()
+        if epoch != self.epoch:
+            # The log began a new life while this stream was open: everything in it is new here.
+            self.epoch, self.entry = epoch, ZERO
+        yield from self._replay()
+
+    def _replay(self):
+        while True:
+            try:
+                page = self.broker.read_log(self.user_id, self.epoch, self.entry, PAGE)
+            except CursorTooOld:
+                yield from self._reset(self.broker.epoch())
+                return
+            for event in page:
+                yield self._emit(event)
+            if len(page) < PAGE:
+                return
+
+    def _reset(self, epoch):
+        self.epoch, self.entry = epoch, self.broker.latest(self.user_id)
+        self.cursor = None
+        self.last_order.clear()
+        yield _sse([("reset", "{}")] if self.render is json_render else
+                   self._render({"id": f"{epoch}:{self.entry}", "type": "reset", "data": {}}),
+                   f"{epoch}:{self.entry}")
+
+    # --- events --------------------------------------------------------------------------------------
+    def _on_event(self, event):
+        if event.entry is None:
+            return self._format(event)  # typing, presence: live only
+        if self.epoch is None or self.pending:
+            return ""  # the catch-up read will bring it
+        if event.epoch != self.epoch:
+            return self._catch_up(self._resync)
+        if entry_key(event.entry) <= entry_key(self.entry):
+            return ""  # already sent from the log
+        return self._emit(event)
+
+    def _emit(self, event):
+        self.entry = event.entry
+        if event.conversation_id is not None:
+            order = (event.row, event.k)
+            last = self.last_order.get(event.conversation_id)
+            if last is not None and order <= last:
+                return ""  # republished into a new epoch after it had already reached us
+            self.last_order[event.conversation_id] = order
+        return self._format(event)
+
+    def _format(self, event):
+        if self.render is json_render:
+            return _sse(((event.type, event.data_json()),), event.id)
+        return _sse(self._render(event.as_dict()), event.id)
+
+    def _render(self, event):
+        try:
+            return list(self.render(event) or ())
+        except Exception:  # noqa: BLE001 — one bad fragment must not end everyone's stream
+            log.exception("rendering a %s event failed", event["type"])
+            return []
+
+
+def _sse(pairs, event_id):
+    out = []
+    pairs = list(pairs)
+    for i, (name, data) in enumerate(pairs):
+        out.append(f"event: {_LINE_BREAK.sub(' ', str(name))}\n")
+        if event_id and i == len(pairs) - 1:
+            out.append(f"id: {event_id}\n")
+        out.extend(f"data: {line}\n" for line in _LINE_BREAK.split(str(data)))
+        out.append("\n")
+    if not pairs and event_id:
+        out.append(f"id: {event_id}\n\n")  # moves the client's cursor without dispatching an event
+    return "".join(out)
+
+
+def _shut(sock):
+    """Cut a client off (it stopped reading); a write blocked on it fails and the stream ends."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

@@ -1,0 +1,236 @@
+"""The relay and the in-process broker: who receives which events, in what order, exactly once.
+
+These run on SQLite and on Postgres, with the relay publishing inside each request (``TESTING``).
+"""
+import pytest
+import sqlalchemy as sa
+
+from chat.actions import conversations, members, messages, reads
+from chat.config import ConfigError
+from chat.delivery import fanout
+from chat.delivery.broker import BrokerUnavailable, CursorTooOld, EpochChanged
+from chat.delivery.events import CLOSE, RESYNC, Event, parse_cursor
+from chat.delivery.memory import InProcessBroker, refuse_multiple_workers
+from chat.schema import outbox
+
+
+class Recorder:
+    """Holds a live subscription for each person and hands back what each received."""
+
+    def __init__(self, broker, *people):
+        self.broker = broker
+        self.subs = {p["id"]: broker.subscribe(p["id"]) for p in people}
+
+    def take(self, person):
+        sub, found = self.subs[person["id"]], []
+        while not sub.queue.empty():
+            item = sub.queue.get_nowait()
+            if item not in (RESYNC, CLOSE):
+                found.append(item)
+        return found
+
+    def types(self, person):
+        return [e.type for e in self.take(person)]
+
+
+@pytest.fixture
+def broker(app):
+    return app.extensions["chat.broker"]
+
+
+@pytest.fixture
+def record(broker):
+    return lambda *people: Recorder(broker, *people)
+
+
+@pytest.fixture
+def book_club(alice, bob, carol):
+    return conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"]])
+
+
+def test_members_get_the_message_and_their_own_view_outsiders_nothing(record, alice, bob, carol, dave, book_club):
+    rec = record(alice, bob, carol, dave)
+    message, _ = messages.send_message(bob["id"], book_club["id"], "hello")
+    for person, unread in ((alice, 1), (bob, 0), (carol, 1)):
+        created, updated = rec.take(person)
+        assert created.type == "message.created" and created.data == message
+        assert updated.type == "conversation.updated"
+        assert updated.data["id"] == book_club["id"] and updated.data["last_message"]["id"] == message["id"]
+        assert updated.data["unread_count"] == unread
+        assert updated.data["my_role"] == ("owner" if person is alice else "member")
+        assert {m["username"] for m in updated.data["members"]} == {"alice", "bob", "carol"}
+    assert rec.take(dave) == []
+
+
+def test_every_message_once_in_seq_order(record, alice, bob, book_club):
+    rec = record(bob)
+    for i in range(30):
+        messages.send_message(alice["id"], book_club["id"], f"m{i}")
+    created = [e.data["seq"] for e in rec.take(bob) if e.type == "message.created"]
+    assert created == list(range(1, 31))
+
+
+def test_edit_and_delete_reach_every_member(record, alice, bob, book_club):
+    message, _ = messages.send_message(alice["id"], book_club["id"], "draft")
+    rec = record(bob)
+    messages.edit_message(alice["id"], message["id"], "final")
+    messages.delete_message(alice["id"], message["id"])
+    events = rec.take(bob)
+    assert [e.type for e in events] == ["message.updated", "conversation.updated",
+                                        "message.deleted", "conversation.updated"]
+    assert events[0].data["body"] == "final" and events[2].data["body"] == ""
+
+
+def test_read_goes_to_every_member_and_only_the_reader_gets_a_new_view(record, alice, bob, carol, book_club):
+    messages.send_message(alice["id"], book_club["id"], "one")
+    rec = record(alice, bob, carol)
+    reads.mark_read(bob["id"], book_club["id"], 1)
+    assert rec.types(alice) == ["read"] and rec.types(carol) == ["read"]
+    read, view = rec.take(bob)
+    assert read.data == {"conversation_id": book_club["id"], "user_id": bob["id"], "seq": 1}
+    assert view.type == "conversation.updated" and view.data["unread_count"] == 0
+
+
+def test_a_removed_member_hears_of_it_and_then_nothing(record, alice, bob, carol, book_club):
+    rec = record(alice, carol)
+    members.remove_member(alice["id"], book_club["id"], carol["id"])
+    assert rec.types(carol) == ["member.removed"]
+    assert rec.types(alice) == ["member.removed", "conversation.updated"]
+    messages.send_message(alice["id"], book_club["id"], "after carol left")
+    conversations.rename_group(alice["id"], book_club["id"], "book-club 2")
+    assert rec.take(carol) == []
+
+
+def test_a_new_member_gets_the_conversation(record, alice, bob, dave, book_club):
+    rec = record(dave, bob)
+    members.add_member(alice["id"], book_club["id"], dave["id"])
+    added, view = rec.take(dave)
+    assert added.type == "member.added" and added.data["user_id"] == dave["id"]
+    assert view.data["name"] == "book-club" and view.data["member_count"] == 4
+    assert rec.types(bob) == ["member.added", "conversation.updated"]
+
+
+def test_rename_updates_every_members_view(record, alice, bob, book_club):
+    rec = record(bob)
+    conversations.rename_group(alice["id"], book_club["id"], "readers")
+    (view,) = rec.take(bob)
+    assert view.type == "conversation.updated" and view.data["name"] == "readers"
+
+
+def test_rows_are_marked_published_and_a_retry_publishes_nothing_twice(app, broker, record, alice, bob, book_club):
+    rec = record(bob)
+    messages.send_message(alice["id"], book_club["id"], "once")
+    assert len(rec.take(bob)) == 2
+    db = app.extensions["chat.db"]
+    with db.transaction() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(outbox)
+                            .where(outbox.c.published_at.is_(None))).scalar() == 0
+        conn.execute(outbox.update().values(published_at=None))  # as if the marks were lost
+    app.extensions["chat.relay"].publish_pending()
+    assert rec.take(bob) == []
+    assert [e.type for e in broker.read_log(bob["id"], broker.epoch(), "0-0")].count("message.created") == 1
+
+
+class Unreachable:
+    """A broker that is down."""
+
+    def publish(self, rows):
+        raise BrokerUnavailable("down for the test")
+
+
+def test_sends_succeed_while_the_broker_is_down_and_go_out_later_in_order(app, broker, record, alice, bob,
+                                                                          book_club):
+    relay = app.extensions["chat.relay"]
+    relay.broker = Unreachable()
+    rec = record(bob)
+    for i in range(5):
+        messages.send_message(alice["id"], book_club["id"], f"waiting {i}")
+    assert rec.take(bob) == []
+    relay.broker = broker
+    assert relay.publish_pending() >= 5
+    assert [e.data["seq"] for e in rec.take(bob) if e.type == "message.created"] == [1, 2, 3, 4, 5]
+
+
+def test_a_big_group_costs_a_few_queries_not_one_per_member(app, alice):
+    from chat.actions import accounts
+    crowd = [accounts.sign_up(f"p{i}@example.com", f"person{i}", "password123", f"P {i}")["id"]
+             for i in range(150)]
+    small = conversations.create_group(alice["id"], "small", crowd[:3])
+    big = conversations.create_group(alice["id"], "big", crowd)
+    db = app.extensions["chat.db"]
+
+    def queries_to_expand(conversation_id):
+        messages.send_message(alice["id"], conversation_id, "hi all")
+        statements = []
+        with db.transaction() as conn:
+            rows = conn.execute(sa.select(outbox).where(outbox.c.conversation_id == conversation_id)
+                                .order_by(outbox.c.id.desc()).limit(1)).all()
+            sa.event.listen(conn, "before_cursor_execute", lambda *a: statements.append(a[2]))
+            (_, _, deliveries), = fanout.expand(conn, rows)
+        return len(statements), deliveries
+
+    small_count, _ = queries_to_expand(small["id"])
+    big_count, deliveries = queries_to_expand(big["id"])
+    assert small_count <= big_count <= small_count + 1 <= 9  # +1: counting the members of a big group
+    views = [d for d in deliveries if d.type == "conversation.updated"]
+    assert len(views) == 151 and len({id(d.base) for d in views}) == 1  # one shared view, 151 own parts
+    assert views[0].base["member_count"] == 151 and len(views[0].base["members"]) == 100
+
+
+def test_log_resumes_after_a_cursor_and_refuses_one_it_cannot_honour(record, broker, alice, bob, book_club):
+    record(bob)
+    start = broker.latest(bob["id"])
+    for i in range(3):
+        messages.send_message(alice["id"], book_club["id"], f"m{i}")
+    epoch = broker.epoch()
+    everything = broker.read_log(bob["id"], epoch, start)
+    assert [e.type for e in everything] == ["message.created", "conversation.updated"] * 3
+    after_first = broker.read_log(bob["id"], epoch, everything[1].entry)
+    assert after_first == everything[2:]
+    assert parse_cursor(everything[0].id) == (epoch, everything[0].entry)
+    with pytest.raises(CursorTooOld):
+        broker.read_log(bob["id"], epoch, "999999-0")
+    with pytest.raises(EpochChanged):
+        broker.read_log(bob["id"], "another-epoch", "0-0")
+
+
+def test_a_trimmed_log_sends_old_cursors_to_reset():
+    broker = InProcessBroker(log_length=3)
+    delivery = __import__("chat.delivery.events", fromlist=["Delivery"]).Delivery
+    broker.publish([(i, "c", [delivery("u", "message.created", {"seq": i}, None)]) for i in range(1, 6)])
+    epoch = broker.epoch()
+    assert [e.data["seq"] for e in broker.read_log("u", epoch, "2-0")] == [3, 4, 5]
+    with pytest.raises(CursorTooOld):
+        broker.read_log("u", epoch, "1-0")
+
+
+def test_a_stream_that_cannot_keep_up_is_cut_off_not_buffered():
+    broker = InProcessBroker(queue_size=5)
+    sub = broker.subscribe("u")
+    cut = []
+    sub.on_overflow = lambda: cut.append(True)
+    broker.publish_ephemeral(["u"] * 6, "typing", {})
+    assert sub.closed and cut == [True] and not broker.has_local("u")
+    broker.publish_ephemeral(["u"], "typing", {})  # nothing more is queued for it
+    assert sub.queue.qsize() == 5
+
+
+def test_unsubscribing_forgets_the_stream():
+    broker = InProcessBroker()
+    subs = [broker.subscribe("u") for _ in range(3)]
+    for sub in subs:
+        broker.unsubscribe(sub)
+    assert broker.local_count() == 0 and broker._local == {}
+
+
+def test_refuses_several_worker_processes():
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        refuse_multiple_workers({"CHAT_SERVER_WORKERS": "2"})
+    refuse_multiple_workers({"CHAT_SERVER_WORKERS": "1"})
+    refuse_multiple_workers({})
+
+
+def test_event_json_joins_own_fields_with_the_shared_part():
+    event = Event("conversation.updated", {"id": "c", "name": "x"}, {"unread_count": 2})
+    assert event.data == {"id": "c", "name": "x", "unread_count": 2}
+    assert __import__("json").loads(event.data_json()) == event.data
