@@ -131,4 +131,19 @@
     }
   });
   document.addEventListener("htmx:oobAfterSwap", scheduleListRefresh);
+
+  /* A row arrives as "insert at the top of the list"; when the list already has it, replace it in place
+   * (refreshList then sorts by activity). No id is ever in the page twice. */
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    if (event.detail.target.id !== "conversation-list") return;
+    var row = event.detail.fragment.querySelector(".conv-row");
+    var existing = row && document.getElementById(row.id);
+    if (!existing) return;
+    event.detail.shouldSwap = false;
+    existing.replaceWith(row);
+    htmx.process(row);
+    Chat.formatTimes(row);
+    Chat.applyPresence(row);
+    scheduleListRefresh();
+  });
 })();

@@ -1,0 +1,298 @@
+"""The UI in a real browser (Debian's Chromium via Playwright) against a real server in a subprocess."""
+import os
+import re
+import shutil
+import time
+
+import pytest
+
+from .browser_support import (DESKTOP, PHONE, ROOT, SCREENSHOTS, api, browser, chromium_path,  # noqa: F401
+                              conversation_id_from, new_page, screenshot, server, sign_in, sign_up,
+                              wait_for_stream)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def people(server):
+    return {name: sign_up(server, name, full) for name, full in
+            [("alice", "Alice Liddell"), ("bob", "Bob Builder"), ("carol", "Carol Danvers")]}
+
+
+def test_two_people_chat_live(server, people, new_page):
+    """alice opens bob's card and presses Message; bob sees the badge rise live, opens, replies; alice sees
+    the reply and "Seen" without a reload."""
+    alice, bob = people["alice"], people["bob"]
+    a, b = new_page(), new_page()
+    sign_in(a, server, alice)
+    sign_in(b, server, bob)
+    wait_for_stream(b)
+
+    a.goto(server.url + "/u/bob")
+    wait_for_stream(a)
+    a.get_by_role("button", name="Message").click()
+    panel = a.locator(".side-panel.is-open")
+    composer = panel.get_by_label("Message", exact=True)
+    composer.wait_for()
+    a.wait_for_function("() => document.querySelector('.side-panel').getBoundingClientRect().width > 300")
+    width = panel.bounding_box()["width"]
+    assert 300 <= width <= 340, width
+    assert a.url == server.url + "/u/bob"  # no page load
+    composer.fill("Hi Bob! Are you there?")
+    composer.press("Enter")
+    mine = panel.locator(".msg", has_text="Hi Bob! Are you there?")
+    mine.wait_for()
+    a.wait_for_function("() => !document.querySelector('.side-panel .msg--pending')")
+    assert mine.count() == 1
+
+    row = b.locator("#conversation-list .conv-row", has_text="Alice Liddell")
+    row.locator(".badge", has_text="1").wait_for()
+    assert b.locator("#unread-total").inner_text() == "1"
+    row.locator("a").click()
+    b.wait_for_url(re.compile(r"/c/"))
+    b.locator(".msg__body", has_text="Hi Bob! Are you there?").wait_for()
+    assert b.locator("#conversation-list .conv-row", has_text="Alice Liddell").locator(".badge").is_hidden()
+    wait_for_stream(b)
+    reply = b.get_by_label("Message", exact=True)
+    reply.fill("Yes! Line one\nline two")
+    reply.press("Enter")
+
+    panel.locator(".msg__body", has_text="Yes! Line one").wait_for()
+    panel.locator(".receipt", has_text="Seen").wait_for()
+    assert panel.locator(".msg__body", has_text="Yes! Line one").inner_text() == "Yes! Line one\nline two"
+    assert panel.locator(".msg").count() == 2
+    assert a.url == server.url + "/u/bob"
+
+
+def test_loading_older_messages_reaches_the_first_in_order(server, people, new_page):
+    """300 messages: scrolling up loads pages (keyset) until the first message; order kept, none repeated,
+    the message being read stays where it was."""
+    from chat.actions import conversations, messages
+    alice, carol = people["alice"], people["carol"]
+    with server.actions():
+        conversation, _ = conversations.open_direct(carol["id"], alice["id"])
+        for n in range(1, 301):
+            messages.send_message(carol["id"] if n % 3 else alice["id"], conversation["id"], f"Message {n}")
+    page = new_page()
+    sign_in(page, server, carol)
+    page.goto(server.url + f"/c/{conversation['id']}")
+    wait_for_stream(page)
+    bodies = page.locator(".messages .msg__body")
+    assert bodies.count() == 50
+    assert bodies.last.inner_text() == "Message 300"
+    for _ in range(12):
+        if page.locator(".history-start").count():
+            break
+        first_id, before = page.locator(".messages").evaluate(
+            "list => { list.scrollTop = 0; const m = list.querySelector('.msg');"
+            " return [m.id, m.getBoundingClientRect().top]; }")
+        page.wait_for_function(f"() => document.querySelector('.messages .msg').id !== '{first_id}'")
+        page.wait_for_function("() => !document.querySelector('.messages').dataset.anchor")
+        after = page.locator(f"#{first_id}").bounding_box()["y"]
+        assert abs(after - before) < 80, (before, after)  # what you were reading did not jump away
+    texts = bodies.all_inner_texts()
+    assert texts == [f"Message {n}" for n in range(1, 301)]
+    ids = page.locator(".messages .msg").evaluate_all("els => els.map(e => e.id)")
+    assert len(ids) == len(set(ids)) == 300
+
+
+def test_reconnect_gets_every_message_once(server, people, new_page):
+    """bob's connection is cut while alice sends; when it returns bob has every message exactly once."""
+    alice, bob = people["alice"], people["bob"]
+    alice_api = api(server, alice)
+    conversation_id = alice_api.post(alice_api.base + "/conversations/direct", json={"user_id": bob["id"]}).json()["id"]
+    page = new_page()
+    sign_in(page, server, bob)
+    page.goto(server.url + f"/c/{conversation_id}")
+    wait_for_stream(page)
+
+    def send(text):
+        r = alice_api.post(alice_api.base + f"/conversations/{conversation_id}/messages", json={"body": text})
+        assert r.status_code == 201, r.text
+
+    send("before the cut")
+    page.locator(".msg__body", has_text="before the cut").wait_for()
+    page.context.set_offline(True)  # new connections fail until it is back online…
+    page.evaluate("() => window.ChatLive.cut()")  # …and the open stream drops, as on a real network
+    page.locator("#connection-banner").wait_for(state="visible")
+    sent = [f"while offline {n}" for n in range(1, 6)]
+    for text in sent:
+        send(text)
+    time.sleep(0.5)
+    page.context.set_offline(False)
+    page.locator("#connection-banner").wait_for(state="hidden", timeout=20_000)
+    for text in ["after the cut 1", "after the cut 2"]:
+        send(text)
+    page.locator(".msg__body", has_text="after the cut 2").wait_for()
+    time.sleep(1)  # any duplicate from a replay would have arrived by now
+    texts = page.locator(".messages .msg__body").all_inner_texts()
+    expected = ["before the cut"] + sent + ["after the cut 1", "after the cut 2"]
+    assert [t for t in texts if t in expected] == expected
+    ids = page.locator(".messages .msg").evaluate_all("els => els.map(e => e.id)")
+    assert len(ids) == len(set(ids))
+    # The extension rebuilt its EventSource with our cursor (htmx-extensions #184), so the stream resumed.
+    assert "GET /events?last_event_id=" in server.log_path.read_text()
+
+
+XSS = [
+    "<script>window.__xss = 1</script>",
+    "<img src=x onerror=\"window.__xss = 1\">",
+    "<svg/onload=window.__xss=1>",
+    "\"><script>window.__xss = 1</script>",
+    "'><img src=x onerror=window.__xss=1>",
+    "javascript:window.__xss=1",
+    "https://example.com/\"onmouseover=\"window.__xss=1",
+    "<a href=\"javascript:window.__xss=1\">click me</a>",
+    "</textarea><script>window.__xss = 1</script>",
+    "<div hx-post=\"/logout\" hx-trigger=\"load\">htmx</div>",
+    "{{ 7*7 }} {% if true %}jinja{% endif %}",
+    "&lt;b&gt;already escaped&lt;/b&gt; &amp;",
+    "<style>body { display: none }</style>",
+]
+SAFE_DOM = """() => ({
+    xss: window.__xss === undefined ? null : window.__xss,
+    inlineScripts: document.querySelectorAll("script:not([src])").length,
+    handlers: Array.from(document.querySelectorAll("*")).filter(
+        el => Array.from(el.attributes).some(a => a.name.startsWith("on"))).length,
+    jsLinks: document.querySelectorAll("[href^='javascript' i], [src^='javascript' i]").length,
+    injected: document.querySelectorAll("iframe, svg[onload], [hx-trigger='load'], .messages style").length,
+})"""
+
+
+def test_xss_corpus_renders_as_text(server, people, new_page):
+    """Hostile bodies, names, bios and group names show as the text they are, on every page and live."""
+    from chat.actions import accounts, conversations, messages
+    alice = people["alice"]
+    mallory = sign_up(server, "mallory", XSS[1])
+    with server.actions():
+        accounts.update_profile(mallory["id"], bio=XSS[0])
+        group = conversations.create_group(mallory["id"], XSS[3][:100], [alice["id"]])
+        direct, _ = conversations.open_direct(mallory["id"], alice["id"])
+        for payload in XSS:
+            messages.send_message(mallory["id"], group["id"], payload)
+    dialogs = []
+    page = new_page()
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    sign_in(page, server, alice)
+    wait_for_stream(page)
+    mallory_api = api(server, mallory)
+    mallory_api.post(mallory_api.base + f"/conversations/{direct['id']}/messages", json={"body": XSS[2]})
+    page.locator("#conversation-list .conv-row", has_text=XSS[1]).locator(".badge").wait_for()
+
+    page.goto(server.url + f"/c/{group['id']}")
+    wait_for_stream(page)
+    assert page.locator(".messages .msg__body").all_inner_texts() == XSS
+    assert page.locator(".chat__title h1").inner_text() == XSS[3][:100]
+    composer = page.get_by_label("Message", exact=True)
+    for payload in (XSS[0], XSS[9]):  # sent through the composer: optimistic bubble, then the server's
+        composer.fill(payload)
+        composer.press("Enter")
+    mallory_api.post(mallory_api.base + f"/conversations/{group['id']}/messages", json={"body": XSS[4]})
+    page.locator(".messages .msg:not(.msg--pending) .msg__body").nth(len(XSS) + 2).wait_for()
+    assert page.locator(".messages .msg__body").all_inner_texts()[-3:] == [XSS[0], XSS[9], XSS[4]]
+    assert page.evaluate(SAFE_DOM) == {"xss": None, "inlineScripts": 0, "handlers": 0, "jsLinks": 0, "injected": 0}
+
+    for path in ("/", "/u/mallory", "/people?q=mall", f"/c/{direct['id']}", f"/c/{group['id']}/settings"):
+        page.goto(server.url + path)
+        assert page.evaluate(SAFE_DOM) == {"xss": None, "inlineScripts": 0, "handlers": 0, "jsLinks": 0,
+                                           "injected": 0}, path
+    page.goto(server.url + "/u/mallory")
+    assert page.locator(".profile-card__name").inner_text() == XSS[1]
+    assert page.locator(".profile-card__bio").inner_text() == XSS[0]
+    assert dialogs == []
+    assert page.evaluate("() => window.__xss") is None
+
+
+def _picture():
+    """A small PNG (a soft gradient), as an upload."""
+    import io
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+    image = Image.new("RGB", (480, 300))
+    image.putdata([(90 + x // 6, 120 + y // 5, 220 - x // 8) for y in range(300) for x in range(480)])
+    data = io.BytesIO()
+    image.save(data, "PNG")
+    data.seek(0)
+    return FileStorage(data, filename="sunset.png", content_type="image/png")
+
+
+def _seed_showcase(server, people):
+    """A few conversations that look like real use, for the screenshots."""
+    from chat.actions import accounts, attachments, conversations, messages
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    dave = sign_up(server, "dave", "Dave Lister")
+    with server.actions():
+        accounts.update_profile(bob["id"], bio="Builds things. Fixes other things. Coffee first.")
+        accounts.update_profile(alice["id"], bio="Curiouser and curiouser.")
+        group = conversations.create_group(alice["id"], "Book club", [bob["id"], carol["id"], dave["id"]])
+        say = lambda who, text, **kw: messages.send_message(who["id"], group["id"], text, **kw)[0]  # noqa: E731
+        say(carol, "Next meeting on Thursday? I finally finished chapter 12.")
+        say(dave, "Thursday works. Same café as last time?")
+        say(alice, "Yes! I booked the corner table for 7pm.")
+        picture = attachments.upload(bob["id"], _picture())
+        say(bob, "The view from there last time:", attachment_ids=[picture["id"]])
+        edited = say(carol, "Does anyone have the discussion questions?")
+        messages.edit_message(carol["id"], edited["id"], "Does anyone have the discussion questions? Link below.")
+        say(carol, "https://example.com/book-club/questions")
+        direct, _ = conversations.open_direct(bob["id"], alice["id"])
+        messages.send_message(bob["id"], direct["id"], "Hey Alice, are you coming on Thursday?")
+    return group, direct
+
+
+def test_screenshots_of_the_main_screens(server, people, new_page):
+    """Main screens at desktop and phone widths, kept under test-artifacts/screenshots/."""
+    group, _direct = _seed_showcase(server, people)
+    alice = people["alice"]
+    taken = []
+    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page = new_page(viewport=viewport)
+        page.goto(server.url + "/")
+        taken.append(screenshot(page, f"landing-{label}"))
+        page.goto(server.url + "/login")
+        page.get_by_role("button", name="Sign in").click()
+        page.locator(".field__error").first.wait_for()
+        taken.append(screenshot(page, f"sign-in-errors-{label}"))
+        sign_in(page, server, alice)
+        wait_for_stream(page)
+        taken.append(screenshot(page, f"conversations-{label}"))
+        page.goto(server.url + "/people")
+        taken.append(screenshot(page, f"people-{label}"))
+        page.goto(server.url + "/u/bob")
+        taken.append(screenshot(page, f"profile-{label}"))
+        page.get_by_role("button", name="Message").click()
+        page.locator(".side-panel.is-open textarea").wait_for()
+        page.wait_for_timeout(400)  # the slide-in transition
+        taken.append(screenshot(page, f"profile-chat-panel-{label}"))
+        page.goto(server.url + f"/c/{group['id']}")
+        page.locator(".attachment--image img").evaluate("img => img.complete || new Promise(r => img.onload = r)")
+        composer = page.get_by_label("Message", exact=True)
+        composer.fill("See you all there!")
+        taken.append(screenshot(page, f"conversation-{label}"))
+        page.goto(server.url + f"/c/{group['id']}/settings")
+        taken.append(screenshot(page, f"group-settings-{label}"))
+    assert all(path.stat().st_size > 5000 for path in taken)
+    docs = ROOT / "docs" / "screenshot.png"
+    if not docs.exists() or os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(SCREENSHOTS / "profile-chat-panel-desktop.png", docs)
+
+
+def test_works_without_javascript(server, people, new_page):
+    """With JavaScript off: sign in, send with the plain form (post and redirect), page back through history."""
+    from chat.actions import conversations, messages
+    alice, carol = people["alice"], people["carol"]
+    with server.actions():
+        conversation = conversations.create_group(carol["id"], "No-JS club", [alice["id"]])
+        for n in range(1, 61):
+            messages.send_message(carol["id"], conversation["id"], f"Old news {n}")
+    page = new_page(java_script_enabled=False)
+    sign_in(page, server, alice)
+    page.goto(server.url + f"/c/{conversation['id']}")
+    page.get_by_label("Message", exact=True).fill("Sent without JavaScript")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(re.compile(r"/c/.+#message-"))
+    assert page.locator(".msg__body").last.inner_text() == "Sent without JavaScript"
+    page.get_by_role("link", name="Load older messages").click()
+    page.wait_for_url(re.compile(r"before="))
+    assert page.locator(".msg__body").first.inner_text() == "Old news 1"
+    assert page.locator(".history-start").is_visible()
