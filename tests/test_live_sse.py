@@ -40,7 +40,8 @@ class StreamReader:
         blocks, deadline = [], time.monotonic() + timeout
         while not predicate(blocks):
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; got {blocks}")
+                seen = [b["event"] or f": {b['comment']}" for b in blocks]
+                raise AssertionError(f"timed out after {timeout} s; got {seen[:40]}")
             chunk = next(self.chunks)
             self.buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
             complete, sep, rest = self.buffer.rpartition("\n\n")
@@ -56,17 +57,19 @@ class StreamReader:
         """The next ``count`` events (comments and retry lines skipped), with JSON data decoded."""
         def enough(blocks):
             return sum(1 for b in blocks if b["event"]) >= count
-        blocks = self.read_blocks(enough, timeout)
-        found = [b for b in blocks if b["event"]]
-        for b in found:
-            b["json"] = json.loads(b["data"]) if b["data"] else None
-        return found
+        return _decoded(self.read_blocks(enough, timeout))
 
     def quiet(self, seconds):
         """Events that arrive within ``seconds`` (reads through heartbeats)."""
         until = time.monotonic() + seconds
-        found = self.read_blocks(lambda blocks: time.monotonic() > until, timeout=seconds + 5)
-        return [b for b in found if b["event"]]
+        return _decoded(self.read_blocks(lambda blocks: time.monotonic() > until, timeout=seconds + 5))
+
+
+def _decoded(blocks):
+    found = [b for b in blocks if b["event"]]
+    for b in found:
+        b["json"] = json.loads(b["data"]) if b["data"] and b["data"][:1] in "{[" else None
+    return found
 
 
 def test_event_has_type_id_and_one_line_of_data():

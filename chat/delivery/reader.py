@@ -42,6 +42,10 @@ class PubSubReader:
         self._thread = threading.Thread(target=self._run, name="chat-pubsub-reader", daemon=True)
         self._thread.start()
 
+    def stopping(self):
+        """Ask the reader to stop at its next message (or within a second)."""
+        self._stopping = True
+
     def stop(self, wait=2.0):
         self._stopping = True
         if self._thread is not None:

@@ -102,6 +102,11 @@ class RedisBroker(Broker):
 
     def stop(self):
         if self._pid == os.getpid():
+            self.reader.stopping()
+            try:
+                self._client.publish(CHANNEL, "w")  # wakes the reader (any process's: harmless) to stop now
+            except redis.RedisError:
+                pass
             self.reader.stop()
             self._client.connection_pool.disconnect()
         self._pid = None

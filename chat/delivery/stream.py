@@ -57,6 +57,7 @@ class EventStream:
         self.epoch = self.entry = None  # None until the position is known
         self.cursor = None              # the client's cursor, until the position is established
         self.pending = False            # the broker was unreachable: catch up when it is back
+        self.continuous = False         # caught up with the log once: a new epoch then is all new to us
         self.last_order = {}            # conversation -> (outbox row, index) last sent, so no replay repeats
 
     def run(self, last_event_id, sock=None):
@@ -67,10 +68,11 @@ class EventStream:
             sub.on_overflow = lambda: _shut(sock)
         token = None
         try:
-            yield f"retry: {RETRY_MS}\n\n"
-            token = live.stream_opened(self.user_id)
             self.cursor = last_event_id or None
-            yield self._catch_up(self._establish)
+            yield f"retry: {RETRY_MS}\n\n" + self._catch_up(self._start)  # the position, before any byte
+            token = live.stream_opened(self.user_id)
+            if not self.continuous and not self.pending:
+                yield self._catch_up(self._resync)  # what the client missed
             last_write = last_refresh = time.monotonic()
             while not sub.closed:
                 item = sub.get(max(0.05, self.heartbeat - (time.monotonic() - last_write)))
@@ -112,7 +114,7 @@ class EventStream:
     def _catch_up(self, step):
         """Run ``step`` (a generator of SSE text); if the broker is unreachable, try again later."""
         parts = []
-        for attempt in range(3):
+        for _ in range(3):
             try:
                 parts.extend(step())
                 self.pending = False
@@ -125,29 +127,33 @@ class EventStream:
         self.pending = True
         return "".join(parts)
 
-    def _establish(self):
+    def _start(self):
+        """Fix the stream's position: now, the client's cursor, or (after ``reset``) now."""
         epoch = self.broker.epoch()
         if self.cursor is None:
             self.epoch, self.entry = epoch, self.broker.latest(self.user_id)
+            self.continuous = True
             return
         cursor = parse_cursor(self.cursor)
         if cursor is None or cursor[0] != epoch:
             yield from self._reset(epoch)
-            return
-        self.epoch, self.entry = cursor
-        yield from self._replay()
+        else:
+            self.epoch, self.entry = cursor
         self.cursor = None
 
     def _resync(self):
-        """After a possible gap in the live feed: read the log from where this stream is."""
+        """Read the log from where this stream is (after opening, or a possible gap in the live feed)."""
         if self.epoch is None:
-            yield from self._establish()
-            return
+            yield from self._start()
         epoch = self.broker.epoch()
         if epoch != self.epoch:
-            # The log began a new life while this stream was open: everything in it is new here.
+            if not self.continuous:
+                yield from self._reset(epoch)
+                return
+            # The log began a new life while this stream was following it: everything in it is new here.
             self.epoch, self.entry = epoch, ZERO
         yield from self._replay()
+        self.continuous = True
 
     def _replay(self):
         while True:
@@ -163,7 +169,7 @@ class EventStream:
 
     def _reset(self, epoch):
         self.epoch, self.entry = epoch, self.broker.latest(self.user_id)
-        self.cursor = None
+        self.cursor, self.continuous = None, True
         self.last_order.clear()
         yield _sse([("reset", "{}")] if self.render is json_render else
                    self._render({"id": f"{epoch}:{self.entry}", "type": "reset", "data": {}}),
@@ -173,7 +179,7 @@ class EventStream:
     def _on_event(self, event):
         if event.entry is None:
             return self._format(event)  # typing, presence: live only
-        if self.epoch is None or self.pending:
+        if self.epoch is None or self.pending or not self.continuous:
             return ""  # the catch-up read will bring it
         if event.epoch != self.epoch:
             return self._catch_up(self._resync)
@@ -202,6 +208,19 @@ class EventStream:
         except Exception:  # noqa: BLE001 — one bad fragment must not end everyone's stream
             log.exception("rendering a %s event failed", event["type"])
             return []
+
+
+def current_cursor(user_id):
+    """The cursor of "now" for ``user_id``, or None if the broker is unreachable.
+
+    A page can render it into its stream URL (``?last_event_id=``) so that the stream resumes from the
+    moment the page was rendered: nothing published in between is lost.
+    """
+    broker = current_app.extensions["chat.broker"]
+    try:
+        return f"{broker.epoch()}:{broker.latest(user_id)}"
+    except BrokerUnavailable:
+        return None
 
 
 def _sse(pairs, event_id):

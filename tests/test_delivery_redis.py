@@ -1,0 +1,226 @@
+"""The Redis broker against a real redis-server the tests start (and stop) themselves."""
+import time
+
+import pytest
+import redis
+
+from chat.actions import conversations, live, messages
+from chat.delivery.broker import BrokerUnavailable, CursorTooOld, EpochChanged
+from chat.delivery.events import RESYNC, Delivery
+from chat.delivery.presence import RedisPresence
+from chat.delivery.redis_broker import RedisBroker
+
+from .services import RedisServer
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def own_redis():
+    """A redis-server of this test's own, to stop and start."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def make_broker(url, **options):
+    broker = RedisBroker(url, **options)
+    broker.start()
+    deadline = time.monotonic() + 5
+    while not broker.reader.connected:
+        assert time.monotonic() < deadline, "the Pub/Sub reader did not connect"
+        time.sleep(0.01)
+    return broker
+
+
+@pytest.fixture
+def broker(redis_server):
+    redis.Redis.from_url(redis_server.url).flushall()
+    broker = make_broker(redis_server.url, log_length=50, queue_size=100)
+    yield broker
+    broker.stop()
+
+
+def live_events(sub, count, timeout=5.0):
+    found, deadline = [], time.monotonic() + timeout
+    while len(found) < count:
+        item = sub.get(max(0.01, deadline - time.monotonic()))
+        assert item is not None or time.monotonic() < deadline, f"timed out with {found}"
+        if item is not None and item is not RESYNC:
+            found.append(item)
+    return found
+
+
+def row(row_id, *users, payload=None, conversation="c1"):
+    payload = payload if payload is not None else {"seq": row_id}
+    return (row_id, conversation, [Delivery(u, "message.created", payload, None) for u in users])
+
+
+def test_publish_logs_for_each_recipient_and_sends_live(broker):
+    sub = broker.subscribe("bob")
+    broker.publish([row(1, "alice", "bob"), (2, "c1", [Delivery("bob", "conversation.updated",
+                                                                {"id": "c1"}, {"unread_count": 3})])])
+    first, second = live_events(sub, 2)
+    assert (first.type, first.data, first.row, first.k) == ("message.created", {"seq": 1}, 1, 0)
+    assert second.data == {"id": "c1", "unread_count": 3}
+    epoch = broker.epoch()
+    logged = broker.read_log("bob", epoch, "0-0")
+    assert [(e.id, e.type, e.data) for e in logged] == [(e.id, e.type, e.data) for e in (first, second)]
+    assert first.id == f"{epoch}:{first.entry}"
+    assert [e.data for e in broker.read_log("alice", epoch, "0-0")] == [{"seq": 1}]
+
+
+def test_a_row_published_twice_is_logged_and_sent_once(broker):
+    sub = broker.subscribe("bob")
+    broker.publish([row(7, "bob")])
+    broker.publish([row(7, "bob")])
+    assert len(live_events(sub, 1)) == 1
+    time.sleep(0.2)
+    assert sub.queue.empty()
+    assert len(broker.read_log("bob", broker.epoch(), "0-0")) == 1
+
+
+def test_shared_payloads_are_stored_once_per_row(broker, redis_server):
+    payload = {"body": "x" * 1000}
+    broker.publish([row(3, *[f"user{i}" for i in range(20)], payload=payload)])
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    assert client.keys("outbox:3:*") == ["outbox:3:0"]
+    assert client.xlen("user:user5:events") == 1
+    assert len(client.xrange("user:user5:events")[0][1]["b"]) < 20
+
+
+def test_cursors_the_log_cannot_honour_are_refused(broker, redis_server):
+    broker.publish([row(i, "bob") for i in range(1, 201)])
+    epoch = broker.epoch()
+    kept = [entry for entry, _ in redis.Redis.from_url(redis_server.url, decode_responses=True)
+            .xrange("user:bob:events")]
+    assert 50 <= len(kept) < 200  # trimmed to about log_length
+    entries = broker.read_log("bob", epoch, kept[0], count=1000)
+    assert [e.entry for e in entries] == kept[1:]
+    with pytest.raises(CursorTooOld):
+        broker.read_log("bob", epoch, "0-0")  # the oldest entries are gone
+    with pytest.raises(CursorTooOld):
+        broker.read_log("bob", epoch, "99999999999999-0")  # never written
+    with pytest.raises(CursorTooOld):
+        broker.read_log("nobody", epoch, "1-0")
+    assert broker.read_log("nobody", epoch, "0-0") == []
+    with pytest.raises(EpochChanged):
+        broker.read_log("bob", "not-the-epoch", entries[-1].entry)
+    redis.Redis.from_url(redis_server.url).delete(f"outbox:{entries[-1].row}:0")  # an expired payload
+    with pytest.raises(CursorTooOld):
+        broker.read_log("bob", epoch, entries[-2].entry)
+
+
+def test_ephemeral_events_go_live_only(broker):
+    sub = broker.subscribe("bob")
+    broker.publish_ephemeral(["bob", "carol"], "typing", {"conversation_id": "c1", "user_id": "alice"})
+    (event,) = live_events(sub, 1)
+    assert (event.type, event.id, event.data["user_id"]) == ("typing", None, "alice")
+    assert broker.read_log("bob", broker.epoch(), "0-0") == []
+
+
+def test_redis_down_fails_fast_and_redis_back_resyncs_streams_with_a_new_epoch(own_redis):
+    broker = make_broker(own_redis.url, socket_timeout=0.5)
+    try:
+        sub = broker.subscribe("bob")
+        broker.publish([row(1, "bob")])
+        live_events(sub, 1)
+        old_epoch = broker.epoch()
+        own_redis.stop()
+        started = time.monotonic()
+        with pytest.raises(BrokerUnavailable):
+            broker.publish([row(2, "bob")])
+        with pytest.raises(BrokerUnavailable):
+            broker.epoch()
+        assert time.monotonic() - started < 3
+        assert broker.health() == "down"
+        own_redis.start()
+        deadline = time.monotonic() + 10
+        while sub.get(0.1) is not RESYNC:
+            assert time.monotonic() < deadline, "no RESYNC after Redis came back"
+        assert broker.health() == "ok"
+        broker.publish([row(2, "bob")])
+        (event,) = live_events(sub, 1)
+        assert event.epoch != old_epoch and event.row == 2
+    finally:
+        broker.stop()
+
+
+def test_reader_and_pool_use_a_bounded_number_of_connections(broker, redis_server):
+    client = redis.Redis.from_url(redis_server.url)
+    subs = [broker.subscribe(f"user{i}") for i in range(200)]
+    for i in range(50):
+        broker.publish([row(i + 1, *[f"user{j}" for j in range(0, 200, 7)])])
+    for sub in subs:
+        broker.unsubscribe(sub)
+    names = [c for c in client.client_list() if c["cmd"] != "client|list"]
+    assert len(names) <= 3  # the Pub/Sub reader and a pool connection or two
+    assert sum(1 for c in names if int(c["sub"]) > 0) == 1
+
+
+def test_presence_counts_tabs_across_processes_and_lapses(redis_server):
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushall()
+    presence = RedisPresence(lambda: client)
+    assert presence.connect("ann", "tab1", 30) is True
+    assert presence.connect("ann", "tab2", 30) is False
+    assert presence.statuses(["ann", "ben"]) == {"ann": "online", "ben": "offline"}
+    presence.set_away("ann", True, 60)
+    assert presence.statuses(["ann"]) == {"ann": "away"}
+    presence.set_away("ann", False, 60)
+    assert presence.disconnect("ann", "tab1") is False
+    assert presence.disconnect("ann", "tab2") is True
+    assert presence.statuses(["ann"]) == {"ann": "offline"}
+    presence.connect("cy", "crashed-tab", 0.2)
+    time.sleep(0.3)
+    assert presence.expired_users() == ["cy"]
+    assert presence.expired_users() == []
+    assert presence.throttle("typing:c:ann", 1) is True
+    assert presence.throttle("typing:c:ann", 1) is False
+
+
+@pytest.fixture
+def redis_app(app, redis_server):
+    """The conftest app, delivering through Redis."""
+    redis.Redis.from_url(redis_server.url).flushall()
+    broker = make_broker(redis_server.url)
+    app.extensions["chat.broker"] = broker
+    app.extensions["chat.relay"].broker = broker
+    yield app
+    broker.stop()
+
+
+def test_sends_reach_members_through_redis(redis_app, alice, bob, carol, dave):
+    broker = redis_app.extensions["chat.broker"]
+    group = conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"]])
+    bob_sub, dave_sub = broker.subscribe(bob["id"]), broker.subscribe(dave["id"])
+    for i in range(5):
+        messages.send_message(alice["id"], group["id"], f"m{i}")
+    events = live_events(bob_sub, 10)
+    assert [e.data["seq"] for e in events if e.type == "message.created"] == [1, 2, 3, 4, 5]
+    assert [e.data["unread_count"] for e in events if e.type == "conversation.updated"] == [1, 2, 3, 4, 5]
+    time.sleep(0.2)
+    assert dave_sub.queue.empty()
+
+
+def test_typing_reaches_the_other_members_once_per_throttle(redis_app, alice, bob, carol, api_as):
+    broker = redis_app.extensions["chat.broker"]
+    group = conversations.create_group(alice["id"], "book-club", [bob["id"]])
+    bob_sub, alice_sub, carol_sub = (broker.subscribe(p["id"]) for p in (bob, alice, carol))
+    assert live.typing(alice["id"], group["id"]) is True
+    assert live.typing(alice["id"], group["id"]) is False  # throttled
+    assert api_as(carol).post(f"/conversations/{group['id']}/typing").status_code == 404
+    time.sleep(0.3)
+    typing = {sub: [e for e in drain(sub) if e.type == "typing"] for sub in (bob_sub, alice_sub, carol_sub)}
+    (event,) = typing[bob_sub]
+    assert event.data == {"conversation_id": group["id"], "user_id": alice["id"], "expires_in": 6}
+    assert typing[alice_sub] == typing[carol_sub] == []
+
+
+def drain(sub):
+    found = []
+    while not sub.queue.empty():
+        item = sub.queue.get_nowait()
+        if item is not RESYNC:
+            found.append(item)
+    return found

@@ -1,0 +1,147 @@
+"""``GET /api/v1/events`` (shared/API.md, "The event stream"), typing and presence, through the Flask app."""
+import pytest
+
+from chat.actions import conversations
+
+from .test_live_sse import StreamReader
+
+
+@pytest.fixture
+def app_fast(app):
+    app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    return app
+
+
+@pytest.fixture
+def book_club(alice, bob, carol):
+    return conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"]])
+
+
+def open_stream(api, last_event_id=None, query=None):
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    response = api.get("/events" + (query or ""), headers=headers, buffered=False)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    chunks = iter(response.response)
+    first = next(chunks)  # the stream has subscribed and fixed its position once its first byte is out
+    assert first.startswith(b"retry: ")
+    return response, StreamReader(_prepend(first, chunks))
+
+
+def _prepend(first, chunks):
+    yield first
+    yield from chunks
+
+
+def test_stream_needs_a_sign_in_and_answers_401_json_not_a_redirect(app_fast, api_as):
+    response = api_as(None).get("/events")
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_a_token_in_the_url_is_not_accepted(app_fast, api_as, alice):
+    from chat.actions import accounts
+    token = accounts.issue_token(alice["id"])
+    for name in ("token", "access_token", "bearer"):
+        assert api_as(None).get(f"/events?{name}={token}").status_code == 401
+
+
+def test_headers_and_a_first_byte_at_once(app_fast, api_as, alice):
+    response, _ = open_stream(api_as(alice))  # the first chunk is a retry line
+    assert response.mimetype == "text/event-stream"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["X-Accel-Buffering"] == "no"
+    response.close()
+
+
+def test_heartbeat_comments_while_idle(app_fast, api_as, alice):
+    response, reader = open_stream(api_as(alice))
+    blocks = reader.read_blocks(lambda blocks: sum(1 for b in blocks if b["comment"] == "ping") >= 2, timeout=3)
+    assert not [b for b in blocks if b["event"]]
+    response.close()
+
+
+def test_members_get_events_as_one_line_of_json_with_a_cursor(app_fast, api_as, alice, bob, book_club):
+    response, reader = open_stream(api_as(bob))
+    api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": "line one\nline two"})
+    created, updated = reader.events(2)
+    assert created["event"] == "message.created"
+    assert created["json"]["body"] == "line one\nline two" and "\n" not in created["data"]
+    epoch, _, entry = created["id"].rpartition(":")
+    assert epoch and entry
+    assert updated["event"] == "conversation.updated" and updated["json"]["unread_count"] == 1
+    response.close()
+
+
+def test_resume_sends_exactly_the_missed_events_in_order(app_fast, api_as, alice, bob, book_club):
+    sender = api_as(alice)
+    response, reader = open_stream(api_as(bob))
+    first = sender.post(f"/conversations/{book_club['id']}/messages", json={"body": "before"}).json
+    reader.events(2)
+    last_id = reader.last_id
+    response.close()
+    sent = [sender.post(f"/conversations/{book_club['id']}/messages", json={"body": f"m{i}"}).json
+            for i in range(10)]
+    sender.patch(f"/messages/{first['id']}", json={"body": "before, edited"})
+    for resume in ({"last_event_id": last_id}, {"query": f"?last_event_id={last_id}"}):
+        response, reader = open_stream(api_as(bob), **resume)
+        events = reader.events(21)  # 10 × (message.created, conversation.updated), and the edit
+        assert [e["json"]["seq"] for e in events if e["event"] == "message.created"] == [m["seq"] for m in sent]
+        assert events[-1]["event"] == "message.updated"  # not the preview: no new conversation view
+        assert reader.quiet(0.5) == []
+        response.close()
+
+
+def test_an_unknown_cursor_gets_reset_and_then_live_events(app_fast, api_as, alice, bob, book_club):
+    for stale in ("another-epoch:12-0", "garbage"):
+        response, reader = open_stream(api_as(bob), last_event_id=stale)
+        (reset,) = reader.events(1)
+        assert reset["event"] == "reset" and reset["json"] == {} and reset["id"]
+        api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": "after reset"})
+        assert reader.events(1)[0]["event"] == "message.created"
+        response.close()
+
+
+def test_a_session_cookie_opens_the_stream(app_fast, alice, bob, book_club, api_as):
+    client = app_fast.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = bob["id"]
+        session["_fresh"] = True
+    response = client.get("/api/v1/events", buffered=False)
+    assert response.status_code == 200
+    reader = StreamReader(response.response)
+    api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": "hi"})
+    assert reader.events(1)[0]["event"] == "message.created"
+    response.close()
+
+
+def test_typing_is_live_for_the_others_only_and_never_replayed(app_fast, api_as, alice, bob, carol, dave,
+                                                               book_club):
+    bob_response, bob_stream = open_stream(api_as(bob))
+    assert api_as(alice).post(f"/conversations/{book_club['id']}/typing").status_code == 204
+    assert api_as(alice).post(f"/conversations/{book_club['id']}/typing").status_code == 204  # throttled
+    assert api_as(dave).post(f"/conversations/{book_club['id']}/typing").status_code == 404
+    assert api_as(alice).post("/conversations/not-a-conversation/typing").status_code == 404
+    (typing,) = [e for e in bob_stream.quiet(0.5) if e["event"] == "typing"]
+    assert typing["id"] is None and '"user_id"' in typing["data"]
+    bob_response.close()
+    response, reader = open_stream(api_as(bob), last_event_id=bob_stream.last_id)
+    assert [e for e in reader.quiet(0.5) if e["event"] == "typing"] == []
+    response.close()
+
+
+def test_presence_online_away_offline_for_people_who_share_a_conversation(app_fast, api_as, alice, bob, dave,
+                                                                          book_club):
+    alice_response, alice_stream = open_stream(api_as(alice))
+    dave_response, dave_stream = open_stream(api_as(dave))
+    bob_response, bob_stream = open_stream(api_as(bob))
+    bob_stream.quiet(0.3)  # bob's stream announces him once it is running
+    assert api_as(alice).get(f"/presence?user_id={bob['id']}&user_id={dave['id']}").json == {
+        "presence": {bob["id"]: "online"}}
+    assert api_as(bob).post("/presence", json={"status": "away"}).json == {"status": "away"}
+    assert api_as(bob).post("/presence", json={"status": "asleep"}).status_code == 422
+    bob_response.close()
+    seen = [(e["json"]["user_id"], e["json"]["status"]) for e in alice_stream.quiet(0.5) if e["event"] == "presence"]
+    assert seen == [(bob["id"], "online"), (bob["id"], "away"), (bob["id"], "offline")]
+    assert [e for e in dave_stream.quiet(0.3) if e["event"] == "presence"] == []
+    dave_response.close()  # streams in one test thread share Flask's context stack: close them last first
+    alice_response.close()
