@@ -1,5 +1,5 @@
 """``GET /events``: the page's one live stream (session auth), rendered for htmx by ``live.py``."""
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_login import current_user
 
 from . import bp
@@ -14,7 +14,7 @@ def events():
     (EventSource would follow a redirect to the sign-in page and retry it forever)."""
     if not current_user.is_authenticated:
         return Response(SESSION_EXPIRED, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
-    stream = current_app.extensions.get("chat.sse_response") or _delivery_sse_response()
+    stream = _delivery_sse_response()
     if stream is None:
         return "", 204  # live delivery is not installed: pages still work, without live updates
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or None
