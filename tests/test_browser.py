@@ -20,13 +20,16 @@ def people(server):
 
 
 def test_two_people_chat_live(server, people, new_page):
-    """alice opens bob's card and presses Message; bob sees the badge rise live, opens, replies; alice sees
-    the reply and "Seen" without a reload."""
+    """alice opens bob's card and presses Message; bob sees the badge rise live (in both his tabs), opens,
+    types and replies; alice sees "… is typing", the reply and "Seen" without a reload."""
     alice, bob = people["alice"], people["bob"]
     a, b = new_page(), new_page()
     sign_in(a, server, alice)
     sign_in(b, server, bob)
+    b2 = b.context.new_page()  # bob's second tab
+    b2.goto(server.url + "/")
     wait_for_stream(b)
+    wait_for_stream(b2)
 
     a.goto(server.url + "/u/bob")
     wait_for_stream(a)
@@ -45,23 +48,122 @@ def test_two_people_chat_live(server, people, new_page):
     a.wait_for_function("() => !document.querySelector('.side-panel .msg--pending')")
     assert mine.count() == 1
 
-    row = b.locator("#conversation-list .conv-row", has_text="Alice Liddell")
-    row.locator(".badge", has_text="1").wait_for()
-    assert b.locator("#unread-total").inner_text() == "1"
-    row.locator("a").click()
+    for tab in (b, b2):
+        tab.locator("#conversation-list .conv-row", has_text="Alice Liddell").locator(".badge", has_text="1").wait_for()
+        assert tab.locator("#unread-total").inner_text() == "1"
+    b.locator("#conversation-list .conv-row", has_text="Alice Liddell").locator("a").click()
     b.wait_for_url(re.compile(r"/c/"))
     b.locator(".msg__body", has_text="Hi Bob! Are you there?").wait_for()
     assert b.locator("#conversation-list .conv-row", has_text="Alice Liddell").locator(".badge").is_hidden()
+    b2.locator("#conversation-list .conv-row", has_text="Alice Liddell").locator(".badge").wait_for(state="hidden")
+    assert b2.locator("#unread-total").is_hidden()  # read in one tab, read in every tab
+
     wait_for_stream(b)
     reply = b.get_by_label("Message", exact=True)
-    reply.fill("Yes! Line one\nline two")
+    reply.press_sequentially("Yes!")
+    panel.locator("[data-typing]", has_text="Bob Builder is typing…").wait_for()
+    reply.fill("Yes! Line one")
+    reply.press("Shift+Enter")
+    reply.press_sequentially("line two")
     reply.press("Enter")
 
     panel.locator(".msg__body", has_text="Yes! Line one").wait_for()
     panel.locator(".receipt", has_text="Seen").wait_for()
     assert panel.locator(".msg__body", has_text="Yes! Line one").inner_text() == "Yes! Line one\nline two"
     assert panel.locator(".msg").count() == 2
+    assert panel.locator("[data-typing]").is_hidden()
+    a.wait_for_function(  # new messages are announced in the polite live region
+        "() => document.getElementById('announcer').textContent.includes('Bob Builder: Yes! Line one')")
     assert a.url == server.url + "/u/bob"
+    screenshot(a, "live-alice-desktop")
+    screenshot(b, "live-bob-desktop")
+
+
+def test_a_failed_send_retries_and_is_never_stored_twice(server, people, new_page):
+    """A send whose answer is lost shows "failed" with Retry; retrying reuses the client id, so the server
+    answers with the message it already stored, and the replayed stream event replaces it, too."""
+    from chat.actions import conversations, history
+    alice, frank = people["alice"], sign_up(server, "frank", "Frank Ocean")
+    with server.actions():
+        conversation, _ = conversations.open_direct(alice["id"], frank["id"])
+    page = new_page()
+    sign_in(page, server, alice)
+    page.goto(server.url + f"/c/{conversation['id']}")
+    wait_for_stream(page)
+    composer = page.get_by_label("Message", exact=True)
+
+    page.route("**/c/*/messages", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    composer.fill("never reached the server")
+    composer.press("Enter")
+    failed = page.locator(".msg--failed", has_text="never reached the server")
+    failed.get_by_role("button", name="Retry").wait_for()
+    page.unroute("**/c/*/messages")
+    failed.get_by_role("button", name="Retry").click()
+    page.locator(".msg:not(.msg--failed):not(.msg--pending)", has_text="never reached the server").wait_for()
+
+    page.route("**/events*", lambda route: route.abort())  # no live stream to rescue the next one
+    page.evaluate("() => window.ChatLive.cut()")
+
+    def store_then_lose_answer(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        route.fetch()  # the server stores the message…
+        route.abort()  # …and the answer is lost on the way back
+
+    page.route("**/c/*/messages", store_then_lose_answer)
+    composer.fill("stored, answer lost")
+    composer.press("Enter")
+    failed = page.locator(".msg--failed", has_text="stored, answer lost")
+    failed.get_by_role("button", name="Retry").wait_for()
+    page.unroute("**/c/*/messages")
+    failed.get_by_role("button", name="Retry").click()
+    page.locator(".msg:not(.msg--failed):not(.msg--pending)", has_text="stored, answer lost").wait_for()
+    page.unroute("**/events*")
+    page.locator("#connection-banner").wait_for(state="hidden", timeout=20_000)
+    time.sleep(0.5)
+    texts = page.locator(".messages .msg__body").all_inner_texts()
+    assert texts == ["never reached the server", "stored, answer lost"]
+    with server.actions():
+        stored = [m["body"] for m in history.page_messages(alice["id"], conversation["id"])["messages"]]
+    assert stored == ["never reached the server", "stored, answer lost"]
+
+
+def test_edits_deletions_and_pictures_reach_the_other_side_live(server, people, new_page, tmp_path):
+    from chat.actions import conversations
+    alice, carol = people["alice"], people["carol"]
+    with server.actions():
+        group = conversations.create_group(alice["id"], "Pictures", [carol["id"]])
+    a, c = new_page(), new_page()
+    sign_in(a, server, alice)
+    sign_in(c, server, carol)
+    for page in (a, c):
+        page.goto(server.url + f"/c/{group['id']}")
+        wait_for_stream(page)
+    picture = tmp_path / "dot.png"
+    _picture().save(str(picture))
+    a.locator("[data-file-input]").set_input_files(str(picture))
+    composer = a.get_by_label("Message", exact=True)
+    composer.fill("A picture")
+    composer.press("Enter")
+    c.locator(".msg", has_text="A picture").locator(".attachment--image img").wait_for()
+    assert c.locator(".attachment--image img").evaluate("img => img.complete && img.naturalWidth") == 480
+
+    composer.fill("Helo everyone")
+    composer.press("Enter")
+    message = a.locator(".msg:not(.msg--pending)", has_text="Helo everyone")
+    message.wait_for()
+    c.locator(".msg", has_text="Helo everyone").wait_for()
+    message.hover()
+    message.get_by_role("link", name="Edit message").click()
+    editor = a.get_by_label("Edit your message")
+    editor.fill("Hello everyone")
+    editor.press("Enter")
+    c.locator(".msg", has_text="Hello everyone").locator(".msg__edited").wait_for()
+    a.locator(".msg", has_text="Hello everyone").hover()
+    a.locator(".msg", has_text="Hello everyone").get_by_role("link", name="Delete message").click()
+    c.locator(".msg__tombstone", has_text="message deleted").wait_for()
+    assert c.locator(".msg__body", has_text="Hello everyone").count() == 0
+    assert c.locator(".msg").count() == 2
 
 
 def test_loading_older_messages_reaches_the_first_in_order(server, people, new_page):
@@ -187,6 +289,7 @@ def test_xss_corpus_renders_as_text(server, people, new_page):
     for payload in (XSS[0], XSS[9]):  # sent through the composer: optimistic bubble, then the server's
         composer.fill(payload)
         composer.press("Enter")
+    page.wait_for_function("() => !document.querySelector('.msg--pending')")
     mallory_api.post(mallory_api.base + f"/conversations/{group['id']}/messages", json={"body": XSS[4]})
     page.locator(".messages .msg:not(.msg--pending) .msg__body").nth(len(XSS) + 2).wait_for()
     assert page.locator(".messages .msg__body").all_inner_texts()[-3:] == [XSS[0], XSS[9], XSS[4]]
@@ -204,13 +307,17 @@ def test_xss_corpus_renders_as_text(server, people, new_page):
 
 
 def _picture():
-    """A small PNG (a soft gradient), as an upload."""
-    import io
-
+    """A 480×300 picture (a soft gradient)."""
     from PIL import Image
-    from werkzeug.datastructures import FileStorage
     image = Image.new("RGB", (480, 300))
     image.putdata([(90 + x // 6, 120 + y // 5, 220 - x // 8) for y in range(300) for x in range(480)])
+    return image
+
+
+def _upload(image):
+    import io
+
+    from werkzeug.datastructures import FileStorage
     data = io.BytesIO()
     image.save(data, "PNG")
     data.seek(0)
@@ -230,13 +337,17 @@ def _seed_showcase(server, people):
         say(carol, "Next meeting on Thursday? I finally finished chapter 12.")
         say(dave, "Thursday works. Same café as last time?")
         say(alice, "Yes! I booked the corner table for 7pm.")
-        picture = attachments.upload(bob["id"], _picture())
+        picture = attachments.upload(bob["id"], _upload(_picture()))
         say(bob, "The view from there last time:", attachment_ids=[picture["id"]])
         edited = say(carol, "Does anyone have the discussion questions?")
         messages.edit_message(carol["id"], edited["id"], "Does anyone have the discussion questions? Link below.")
         say(carol, "https://example.com/book-club/questions")
         direct, _ = conversations.open_direct(bob["id"], alice["id"])
-        messages.send_message(bob["id"], direct["id"], "Hey Alice, are you coming on Thursday?")
+        for who, line in [(bob, "Hey Alice, are you coming on Thursday?"),
+                          (alice, "Wouldn't miss it. Could you bring the projector?"),
+                          (bob, "Sure. I'll fix the cable first, it has been flaky since the last meetup."),
+                          (bob, "Also: the café closes at 10, so let's start on time.")]:
+            messages.send_message(who["id"], direct["id"], line)
     return group, direct
 
 
@@ -244,6 +355,9 @@ def test_screenshots_of_the_main_screens(server, people, new_page):
     """Main screens at desktop and phone widths, kept under test-artifacts/screenshots/."""
     group, _direct = _seed_showcase(server, people)
     alice = people["alice"]
+    bob_page = new_page()  # bob is online while alice looks around
+    sign_in(bob_page, server, people["bob"])
+    wait_for_stream(bob_page)
     taken = []
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page = new_page(viewport=viewport)

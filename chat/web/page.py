@@ -4,7 +4,7 @@ import secrets
 from flask import g, request
 from flask_login import current_user
 
-from ..actions import inbox
+from ..actions import inbox, live
 from .helpers import dom_id
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: https:; "
@@ -34,6 +34,18 @@ def conversation_title(conversation, viewer_id):
     return conversation.get("name") or "Conversation"
 
 
+def presence_status(user_id):
+    """"online", "away" or "offline" for someone who shares a conversation with the viewer, else "".
+
+    Pages render it; stream fragments leave it empty and the script fills it from presence events.
+    """
+    if request.endpoint == "web.events" or not current_user.is_authenticated:
+        return ""
+    if "presence" not in g:
+        g.presence = live.presence_of(current_user.id, live.contacts(current_user.id))
+    return g.presence.get(user_id, "")
+
+
 def reads_by_member(conversation):
     """``{user_id: last_read_seq}``: what the page needs to say "Seen" and "Seen by N"."""
     return {m["id"]: m["last_read_seq"] for m in conversation["members"]}
@@ -52,7 +64,8 @@ def csp_nonce():
 def init_app(app):
     app.jinja_env.globals.update(sidebar_conversations=sidebar_conversations, other_member=other_member,
                                  conversation_title=conversation_title, dom_id=dom_id, csp_nonce=csp_nonce,
-                                 reads_by_member=reads_by_member, names_by_member=names_by_member)
+                                 reads_by_member=reads_by_member, names_by_member=names_by_member,
+                                 presence_status=presence_status)
 
     @app.after_request
     def security_headers(response):

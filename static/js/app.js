@@ -47,8 +47,9 @@
   /* Presence dots, kept in a map so rows swapped in later show the right state. */
   Chat.applyPresence = function (root) {
     (root || document).querySelectorAll("[data-presence-user]").forEach(function (dot) {
-      var status = presence[dot.dataset.presenceUser];
-      if (status) dot.dataset.status = status;
+      var id = dot.dataset.presenceUser;
+      if (!presence[id] && dot.dataset.status) presence[id] = dot.dataset.status;  // what the page knew
+      if (presence[id]) dot.dataset.status = presence[id];
     });
     (root || document).querySelectorAll("[data-presence-label]").forEach(function (label) {
       var status = presence[label.dataset.presenceLabel];
@@ -78,6 +79,9 @@
       var link = row.querySelector(".conv-row__link");
       var current = open && open.dataset.conversationId === row.dataset.conversationId;
       if (current) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+      if (row.dataset.unread !== "0" && Chat.isReading && Chat.isReading(row.dataset.conversationId)) {
+        showUnread(row, 0);  // on screen right now: the script marks it read on the server too
+      }
       total += parseInt(row.dataset.unread || "0", 10);
     });
     var badge = document.getElementById("unread-total");
@@ -90,9 +94,7 @@
     if (total) document.title = "(" + (total > 99 ? "99+" : total) + ") " + document.title;
   };
 
-  Chat.setUnread = function (conversationId, count) {
-    var row = document.getElementById("conversation-" + conversationId);
-    if (!row) return;
+  function showUnread(row, count) {
     row.dataset.unread = String(count);
     row.classList.toggle("conv-row--unread", count > 0);
     var badge = row.querySelector(".badge");
@@ -100,6 +102,11 @@
       badge.hidden = count === 0;
       badge.firstChild.nodeValue = count > 99 ? "99+" : String(count);
     }
+  }
+  Chat.setUnread = function (conversationId, count) {
+    var row = document.getElementById("conversation-" + conversationId);
+    if (!row) return;
+    showUnread(row, count);
     Chat.refreshList();
   };
 

@@ -144,6 +144,14 @@
     chat.dataset.reads = JSON.stringify(reads);
   }
 
+  /* Whether a conversation is on screen with its newest messages, so what arrives is read at once. */
+  Chat.isReading = function (conversationId) {
+    var list = listFor(conversationId);
+    if (!list || document.visibilityState !== "visible" || chatOf(list).dataset.history) return false;
+    markReadSoon(list);
+    return true;
+  };
+
   /* Opening a conversation marks it read (the server does that on load); new arrivals are read while the
    * tab is visible. */
   var readTimers = new WeakMap();
@@ -193,7 +201,8 @@
     if (!list || payload.user_id === Chat.me()) return;
     var current = typists.get(list) || {};
     clearTimeout(current[payload.user_id]);
-    current[payload.user_id] = setTimeout(function () { Chat.typingStopped(list, payload.user_id); }, 6000);
+    var expires = (payload.expires_in || 6) * 1000;
+    current[payload.user_id] = setTimeout(function () { Chat.typingStopped(list, payload.user_id); }, expires);
     typists.set(list, current);
     showTyping(list);
   };
