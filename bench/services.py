@@ -270,16 +270,22 @@ class NullSSEServer:
 
 
 def memory(processes):
-    """Summed USS (memory only these processes hold) and RSS, in bytes."""
-    uss = rss = 0
+    """Summed PSS, USS and RSS of ``processes``, in bytes.
+
+    PSS (each shared page divided among the processes sharing it) sums to what the group really holds;
+    USS alone undercounts pages a worker still shares copy-on-write with the master, and jumps as they
+    are touched.
+    """
+    pss = uss = rss = 0
     for p in processes:
         try:
             info = p.memory_full_info()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
+        pss += getattr(info, "pss", info.uss)
         uss += info.uss
         rss += info.rss
-    return {"uss": uss, "rss": rss}
+    return {"pss": pss, "uss": uss, "rss": rss}
 
 
 def cpu_seconds(processes):

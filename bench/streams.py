@@ -23,8 +23,8 @@ _LINGER_RST = struct.pack("ii", 1, 0)
 class Stream(asyncio.Protocol):
     """One SSE connection, as a user's browser tab holds it."""
 
-    def __init__(self, owner, key, token):
-        self.owner, self.key, self.token = owner, key, token
+    def __init__(self, owner, key, token, port):
+        self.owner, self.key, self.token, self.port = owner, key, token, port
         self.transport = None
         self.last_id = None
         self.seen = {} if owner.tracking else None
@@ -33,7 +33,7 @@ class Stream(asyncio.Protocol):
         self._response = self._events = None
 
     def request(self):
-        headers = [f"GET {self.owner.path} HTTP/1.1", f"Host: {self.owner.host}:{self.owner.port}",
+        headers = [f"GET {self.owner.path} HTTP/1.1", f"Host: {self.owner.host}:{self.port}",
                    "Accept: text/event-stream", "Cache-Control: no-cache", f"Authorization: Bearer {self.token}"]
         if self.last_id:
             headers.append(f"Last-Event-ID: {self.last_id}")
@@ -72,10 +72,11 @@ class Stream(asyncio.Protocol):
     def connection_lost(self, exc):
         if self.opened is not None and not self.opened.done():
             self.opened.set_result(f"closed before the head ({exc or 'EOF'})")
-        if self.state == "open":
-            self.owner.lost += 1
+        was_open = self.state == "open"
         self.state = "lost"
         self.transport = None
+        if was_open:
+            self.owner.on_lost(self)
 
     def abort(self):
         """Drop the connection at once with a RST, as a network failure does (no TIME_WAIT left behind)."""
@@ -94,13 +95,33 @@ class StreamSet:
 
     def __init__(self):
         self.streams = []
-        self.host, self.port, self.path = "127.0.0.1", 0, "/api/v1/events"
+        self.host, self.ports, self.path = "127.0.0.1", [], "/api/v1/events"
         self.tracking = False
-        self.lost = 0
+        self.auto_resume = False  # reconnect a stream the server ended, after its retry delay, as EventSource does
+        self.lost = self.reconnects = 0
         self._reset_counters()
+
+    def on_lost(self, stream):
+        """A stream that was open ended without us dropping it."""
+        self.lost += 1
+        if self.auto_resume:
+            delay = (stream._events.retry or 3000) / 1000 if stream._events else 3.0
+            asyncio.get_running_loop().call_later(delay, self._reconnect, stream)
+
+    def _reconnect(self, stream):
+        if self.auto_resume and stream.state == "lost":
+            asyncio.ensure_future(self._retry(stream))
+
+    async def _retry(self, stream, attempts=10):
+        for _ in range(attempts):
+            self.reconnects += 1
+            if await self.connect(stream, 30.0) is True or not self.auto_resume:
+                return
+            await asyncio.sleep((stream._events.retry or 3000) / 1000 if stream._events else 3.0)
 
     def _reset_counters(self):
         self.latencies = defaultdict(list)  # step -> [seconds]
+        self.timed = 0  # timed deliveries since the last reset
         self.events = defaultdict(int)  # type -> count
         self.resets = 0
         self.heartbeats_base = sum(s._events.comments for s in self.streams if s._events)
@@ -117,6 +138,7 @@ class StreamSet:
             t = meta.get("t")
             if t is not None:
                 self.latencies[meta.get("s", 0)].append(now - t)
+                self.timed += 1
             if stream.seen is not None:
                 cid = message.get("client_id")
                 stream.seen[cid] = stream.seen.get(cid, 0) + 1
@@ -128,7 +150,7 @@ class StreamSet:
         stream.state = "connecting"
         stream.opened = loop.create_future()
         try:
-            await asyncio.wait_for(loop.create_connection(lambda: stream, self.host, self.port), timeout)
+            await asyncio.wait_for(loop.create_connection(lambda: stream, self.host, stream.port), timeout)
             result = await asyncio.wait_for(asyncio.shield(stream.opened), timeout)
         except asyncio.TimeoutError:
             result = "timeout"
@@ -159,27 +181,40 @@ class StreamSet:
 
     # Commands -------------------------------------------------------------------------------------
 
-    async def op_configure(self, host, port, path, tracking=False):
-        self.host, self.port, self.path, self.tracking = host, port, path, tracking
+    async def op_configure(self, ports, path, tracking=False, auto_resume=False, host="127.0.0.1"):
+        """Where streams go (``ports`` taken in turn), and what to keep of what they receive."""
+        self.host, self.ports, self.path = host, ports, path
+        self.tracking, self.auto_resume = tracking, auto_resume
         return {}
 
     async def op_open(self, users, concurrency=200, timeout=30.0):
         """Open one stream per ``(key, token)`` in ``users`` (added to those already open)."""
-        new = [Stream(self, key, token) for key, token in users]
+        first = len(self.streams)
+        new = [Stream(self, key, token, self.ports[(first + i) % len(self.ports)])
+               for i, (key, token) in enumerate(users)]
         self.streams.extend(new)
         return await self.connect_all(new, concurrency, timeout)
 
     async def op_stats(self):
         open_ = sum(1 for s in self.streams if s.state == "open")
         heartbeats = sum(s._events.comments for s in self.streams if s._events) - self.heartbeats_base
-        return {"open": open_, "streams": len(self.streams), "lost": self.lost, "resets": self.resets,
+        return {"open": open_, "streams": len(self.streams), "lost": self.lost, "reconnects": self.reconnects,
+                "resets": self.resets, "with_cursor": sum(1 for s in self.streams if s.last_id),
                 "events": dict(self.events), "heartbeats": heartbeats,
-                "received": sum(len(v) for v in self.latencies.values())}
+                "received": self.timed}
 
-    async def op_collect(self, reset=True, seen=False):
-        """Latencies per step (and, with ``seen``, what each stream received); then start afresh."""
-        result = {"latencies": {k: v for k, v in self.latencies.items()}, "events": dict(self.events),
-                  "resets": self.resets}
+    async def op_open_keys(self):
+        return {"keys": [s.key for s in self.streams if s.state == "open"]}
+
+    async def op_collect(self, reset=True, seen=False, steps=None):
+        """Latencies per step (and, with ``seen``, what each stream received); then start afresh.
+
+        With ``steps``, only those steps' latencies are returned (and forgotten); nothing else is reset.
+        """
+        if steps is not None:
+            return {"latencies": {k: self.latencies.pop(k, []) for k in steps}, "events": dict(self.events),
+                    "resets": self.resets}
+        result = {"latencies": dict(self.latencies), "events": dict(self.events), "resets": self.resets}
         if seen:
             result["seen"] = {s.key: s.seen for s in self.streams if s.seen is not None}
         if reset:
@@ -191,6 +226,7 @@ class StreamSet:
 
     async def op_drop(self):
         """Drop every open stream at once (RST), as a network blip or a deploy does."""
+        self.auto_resume = False
         dropped = 0
         for s in self.streams:
             if s.state == "open":
@@ -208,13 +244,14 @@ class StreamSet:
 
     async def op_close(self):
         """Close every stream (gracefully, FIN) and forget them."""
+        self.auto_resume = False
         for s in self.streams:
             if s.transport is not None:
                 s.transport.close()
         await asyncio.sleep(0.2)
         count = len(self.streams)
         self.streams = []
-        self.lost = 0
+        self.lost = self.reconnects = 0
         self._reset_counters()
         return {"closed": count}
 

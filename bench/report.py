@@ -1,0 +1,258 @@
+"""``report.md`` and the PNG plots from a run's ``results.json``; every headline beside its baseline."""
+import json
+import os
+
+from .stats import ratio
+
+
+def _get(d, *path):
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def _fmt(value, unit=""):
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3f}"
+    else:
+        text = f"{value:,}" if isinstance(value, int) else str(value)
+    return text + unit
+
+
+def headlines(r):
+    """Rows of (target, figure, app value, baseline name, baseline value, ratio, verdict)."""
+    app, null, base = r.get("app", {}), r.get("null", {}), r.get("baselines", {})
+    rows = []
+
+    idle = app.get("idle")
+    if idle:
+        held, want = idle["held"], idle["target"]
+        kb = idle["kb_per_connection"]
+        null_kb = _get(null, "idle", "kb_per_connection")
+        rows.append(("idle streams held", "streams held", held, "target", want, ratio(held, want),
+                     "met" if held >= 10_000 else ("met at this size" if held >= want else "missed")))
+        rows.append(("idle streams held", "server memory per stream (KB of PSS, marginal)", kb, "null SSE server", null_kb,
+                     ratio(kb, null_kb), "met" if kb is not None and kb <= 30 else "missed"))
+        rows.append(("idle streams held", "idle CPU at the top of the ramp (% of a core)", idle["idle_cpu_percent"],
+                     "null SSE server", _get(null, "idle", "idle_cpu_percent"),
+                     ratio(idle["idle_cpu_percent"], _get(null, "idle", "idle_cpu_percent")), ""))
+    fan = app.get("fanout")
+    if fan:
+        p99 = fan["delivery_ms"]["p99"]
+        null_p99 = _get(null, "fanout", "delivery_ms", "p99")
+        ok = p99 is not None and p99 <= 100 and fan["lost"] == 0 and fan["duplicates"] == 0
+        rows.append((f"fan-out to {fan['members']:,} members", "delivery p99 (ms)", p99, "null SSE server", null_p99,
+                     ratio(p99, null_p99), ("met" if fan["members"] >= 1000 else "met at this size") if ok else "missed"))
+    dl = app.get("deliveries")
+    if dl:
+        null_rate = _get(null, "deliveries", "deliveries_per_second")
+        rr = ratio(dl["deliveries_per_second"], null_rate)
+        ok = rr is not None and rr >= 0.5 and dl["lost"] == 0 and dl["duplicates"] == 0
+        rows.append(("deliveries/s", "deliveries/s at the knee (p99 ≤ 1 s)", dl["deliveries_per_second"],
+                     "null SSE server", null_rate, rr, "met" if ok else "missed"))
+    sends = app.get("sends")
+    if sends:
+        closed, open_ = sends["closed_loop"], sends["open_loop"]
+        tps = _get(base, "pgbench_insert", "tps")
+        rr = ratio(closed["sends_per_second"], tps)
+        rows.append(("sends", f"sends/s at concurrency {closed['concurrency']}", closed["sends_per_second"],
+                     "pgbench inserts/s", tps, rr, "met" if rr is not None and rr >= 0.5 else "missed"))
+        rows.append(("sends", "sends/s vs Redis PUBLISH/s", closed["sends_per_second"], "redis-benchmark PUBLISH/s",
+                     _get(base, "redis_publish", "rps"), ratio(closed["sends_per_second"],
+                                                                _get(base, "redis_publish", "rps")), ""))
+        p99 = open_["post_ms"]["p99"]
+        rows.append(("sends", f"POST p99 at {open_['rate']:.0f} msg/s (ms)", p99, "pgbench insert p99 (ms)",
+                     _get(base, "pgbench_insert", "latency_ms", "p99"),
+                     ratio(p99, _get(base, "pgbench_insert", "latency_ms", "p99")),
+                     "met" if p99 is not None and p99 <= 50 and not open_["send_errors"] else "missed"))
+    hist = app.get("history")
+    if hist:
+        worst = max(hist["pages"], key=lambda p: p["http_ms"]["p99"])
+        p99s = [p["http_ms"]["p99"] for p in hist["pages"]]
+        flat = max(p99s) / min(p99s) if min(p99s) else None
+        rows.append((f"history page of 50 ({hist['messages']:,} messages)", f"worst HTTP p99 (ms, depth {worst['depth']:,})",
+                     worst["http_ms"]["p99"], "the page's own SQL p99 (ms)", worst["keyset_sql_ms"]["p99"],
+                     ratio(worst["http_ms"]["p99"], worst["keyset_sql_ms"]["p99"]),
+                     "met" if worst["http_ms"]["p99"] <= 5 and flat is not None and flat < 2 else "missed"))
+        deep = hist["pages"][-1]
+        rows.append(("history page of 50", f"SQL keyset vs OFFSET at depth {deep['depth']:,} (p50 ms)",
+                     deep["keyset_sql_ms"]["p50"], "OFFSET", deep["offset_sql_ms"]["p50"],
+                     ratio(deep["keyset_sql_ms"]["p50"], deep["offset_sql_ms"]["p50"]), ""))
+        inbox = hist["inbox"]
+        rows.append((f"conversation list ({inbox['conversations']:,} conversations)", "HTTP p99 (ms)",
+                     inbox["http_ms"]["p99"], "its main SQL query p99 (ms)", inbox["rows_sql_ms"]["p99"],
+                     ratio(inbox["http_ms"]["p99"], inbox["rows_sql_ms"]["p99"]), ""))
+    st = app.get("storm")
+    if st:
+        ok = st.get("lost") == 0 and st.get("duplicates") == 0 and not st.get("resets") and \
+            st["reconnected"] == st["streams"]
+        rows.append((f"reconnect storm ({st['streams']:,} streams)", "lost / duplicated / reset",
+                     f"{st.get('lost')} / {st.get('duplicates')} / {st.get('resets')}", "must be", "0 / 0 / 0", None,
+                     ("met" if st["streams"] >= 10_000 else "met at this size") if ok else "missed"))
+        null_s = _get(null, "storm", "reconnect_seconds")
+        rows.append(("reconnect storm", "seconds until every stream is back", st["reconnect_seconds"],
+                     "null SSE server (no replay)", null_s, ratio(st["reconnect_seconds"], null_s), ""))
+    return rows
+
+
+def plot(out_dir, r):
+    """Write the PNG plots; return their file names."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    written = []
+    series = [(name, r.get(name, {})) for name in ("app", "null")]
+    labels = {"app": "app (gunicorn + gevent + Postgres + Redis)", "null": "null gevent SSE server"}
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    drew = False
+    for name, data in series:
+        steps = _get(data, "deliveries", "steps") or []
+        pts = [s for s in steps if s["delivery_ms"]["p50"] is not None]
+        if not pts:
+            continue
+        x = [s["deliveries_per_second"] for s in pts]
+        for key, style in (("p50", "-o"), ("p99", "--s"), ("max", ":^")):
+            ax.plot(x, [s["delivery_ms"][key] for s in pts], style, label=f"{labels[name]} {key}")
+        drew = True
+    if drew:
+        ax.axhline(1000, color="grey", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("deliveries per second (offered load: groups of 5)")
+        ax.set_ylabel("delivery latency, scheduled send → parsed by the client (ms)")
+        ax.set_title("Delivery latency percentiles against load")
+        ax.legend(fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, "latency_vs_load.png"), dpi=110)
+        written.append("latency_vs_load.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    drew = False
+    for name, data in series:
+        points = _get(data, "idle", "points") or []
+        if not points:
+            continue
+        base = data["idle"]["base_pss_mb"]
+        ax.plot([0] + [p["held"] for p in points], [base] + [p["pss_mb"] for p in points], "-o",
+                label=f"{labels[name]} ({data['idle']['kb_per_connection']} KB/stream)")
+        drew = True
+    if drew:
+        ax.set_xlabel("idle SSE streams held")
+        ax.set_ylabel("server memory, PSS summed over its processes (MB)")
+        ax.set_title("Server memory against connections")
+        ax.legend(fontsize=8)
+        ax.grid(True, alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, "memory_vs_connections.png"), dpi=110)
+        written.append("memory_vs_connections.png")
+    plt.close(fig)
+
+    pages = _get(r, "app", "history", "pages")
+    if pages:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        depths = [p["depth"] for p in pages]
+        x = list(range(len(depths)))
+        for key, label, style in (("http_ms", "HTTP keyset page p99", "-o"), ("keyset_sql_ms", "SQL keyset p99", "--s"),
+                                  ("offset_sql_ms", "SQL OFFSET p99", ":^")):
+            ax.plot(x, [p[key]["p99"] for p in pages], style, label=label)
+        ax.set_xticks(x, [f"{d:,}" for d in depths])
+        ax.set_yscale("log")
+        ax.set_xlabel("depth (messages newer than the page)")
+        ax.set_ylabel("ms")
+        ax.set_title(f"A page of 50 from a {r['app']['history']['messages']:,}-message conversation")
+        ax.legend()
+        ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, "history_depth.png"), dpi=110)
+        written.append("history_depth.png")
+        plt.close(fig)
+    return written
+
+
+def markdown(r, images=()):
+    m = r.get("machine", {})
+    g = r.get("gunicorn", {})
+    lines = [f"# Benchmark report — {r.get('mode')} run of {r.get('started_at')}", "",
+             f"Duration {_fmt(r.get('duration_seconds'))} s (data set-up {_fmt(r.get('seed_seconds'))} s). "
+             f"Command: `{r.get('command')}`.", "",
+             f"Machine: {m.get('cpus')} × {m.get('cpu_model')}, {m.get('memory_gb')} GB, Linux {m.get('kernel')}; "
+             f"Python {m.get('python')}, gevent {m.get('gevent')}, gunicorn {m.get('gunicorn')}; "
+             f"{m.get('postgres')}; {m.get('redis')}.", "",
+             f"App: `{g.get('command')}` — {g.get('workers')} × {g.get('worker_class')} workers, "
+             f"worker_connections {g.get('worker_connections')}"
+             + (f" (raised to {g['worker_connections_raised_to']} for this run)" if g.get("worker_connections_raised_to") else "")
+             + f", timeout {g.get('timeout')}, backlog {g.get('backlog')}. Load generators, app, Postgres and Redis "
+             "share the same cores over loopback.", "",
+             "## Headlines", "",
+             "| target | figure | app | baseline | baseline value | ratio | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for row in headlines(r):
+        t, fig, v, bname, bval, rr, verdict = row
+        lines.append(f"| {t} | {fig} | {_fmt(v)} | {bname} | {_fmt(bval)} | {_fmt(rr)} | {verdict} |")
+    lines += ["", "Baselines: "
+              + f"redis-benchmark PUBLISH {_fmt(_get(r, 'baselines', 'redis_publish', 'rps'))}/s "
+              f"(p99 {_fmt(_get(r, 'baselines', 'redis_publish', 'p99_ms'))} ms); "
+              f"pgbench single-row inserts into messages {_fmt(_get(r, 'baselines', 'pgbench_insert', 'tps'))}/s at "
+              f"{_fmt(_get(r, 'baselines', 'pgbench_insert', 'clients'))} clients "
+              f"(p99 {_fmt(_get(r, 'baselines', 'pgbench_insert', 'latency_ms', 'p99'))} ms).", ""]
+    for image in images:
+        lines += [f"![{image}]({image})", ""]
+    lines += _details(r)
+    return "\n".join(lines) + "\n"
+
+
+def _details(r):
+    lines = ["## Details", ""]
+    for name in ("null", "app"):
+        data = r.get(name)
+        if not data:
+            continue
+        lines += [f"### {name}", ""]
+        if "idle" in data:
+            lines += ["| streams | held | PSS MB | USS MB | KB/stream | idle CPU % | open s |",
+                      "|---|---|---|---|---|---|---|"]
+            lines += [f"| {p['connections']:,} | {p['held']:,} | {p['pss_mb']} | {p['uss_mb']} | {p['kb_per_connection']} | "
+                      f"{p['idle_cpu_percent']} | {p['open_seconds']} |" for p in data["idle"]["points"]]
+            lines.append("")
+        if "deliveries" in data:
+            lines += ["| msg/s | deliveries/s | p50 ms | p99 ms | max ms | send p99 ms | send errors |",
+                      "|---|---|---|---|---|---|---|"]
+            lines += [f"| {s['rate']} | {s['deliveries_per_second']} | {_fmt(s['delivery_ms']['p50'])} | "
+                      f"{_fmt(s['delivery_ms']['p99'])} | {_fmt(s['delivery_ms']['max'])} | "
+                      f"{_fmt(s['send_ms']['p99'])} | {s['send_errors'] or ''} |" for s in data["deliveries"]["steps"]]
+            d = data["deliveries"]
+            lines += ["", f"Losses {d['lost']}, duplicates {d['duplicates']} of {d['expected']:,} expected deliveries; "
+                      f"reconnects {d['reconnects']}, resets {d['resets']}.", ""]
+        for key in ("fanout", "storm", "sends"):
+            if key in data:
+                lines += [f"{key}: `{json.dumps(data[key], default=str)}`", ""]
+        if "history" in data:
+            h = data["history"]
+            lines += ["| depth | HTTP p50 | HTTP p99 | SQL keyset p50 | SQL keyset p99 | SQL OFFSET p50 |",
+                      "|---|---|---|---|---|---|"]
+            lines += [f"| {p['depth']:,} | {p['http_ms']['p50']} | {p['http_ms']['p99']} | {p['keyset_sql_ms']['p50']} | "
+                      f"{p['keyset_sql_ms']['p99']} | {p['offset_sql_ms']['p50']} |" for p in h["pages"]]
+            lines += ["", f"Conversation list: HTTP {json.dumps(h['inbox']['http_ms'])}; main query "
+                      f"{json.dumps(h['inbox']['rows_sql_ms'])}", "", "```", h["inbox"]["plan"], "```", ""]
+    for scenario, prof in (r.get("profiles") or {}).items():
+        lines += [f"### profile: {scenario} ({prof['samples']} samples, `{prof['file']}`)", "",
+                  "| self | frame |", "|---|---|"]
+        lines += [f"| {share:.1%} | `{frame}` |" for frame, share in prof["self"][:15]]
+        lines += ["", "| inclusive | frame |", "|---|---|"]
+        lines += [f"| {share:.1%} | `{frame}` |" for frame, share in prof["inclusive"][:25]]
+        lines.append("")
+    return lines
+
+
+def write(out_dir, results):
+    images = plot(out_dir, results)
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write(markdown(results, images))
+    return images

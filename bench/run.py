@@ -1,0 +1,224 @@
+"""One benchmark run: start the services, make the data, run the baselines and the six scenarios against
+the null SSE server and the app, and write ``results.json``, ``report.md`` and the plots.
+"""
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+from . import baselines, profile, report, seed, services, system
+from .monitor import Monitor
+from .scenarios import deliveries, fanout, history, idle, sends, storm
+from .targets import AppTarget, NullTarget
+from .workers import Worker, call_all
+
+SCENARIOS = ("idle", "storm", "fanout", "deliveries", "sends", "history")
+
+
+class Run:
+    def __init__(self, sizes, out_dir, only=None, keep_db=False, profile_seconds=0, stream_workers=2,
+                 wait_quiet=300, max_other_cpu=30.0):
+        self.sizes, self.out_dir = sizes, out_dir
+        self.wait_quiet, self.max_other_cpu = wait_quiet, max_other_cpu
+        self.monitor = None
+        self.only = set(only or SCENARIOS)
+        self.keep_db, self.profile_seconds = keep_db, profile_seconds
+        self.stream_worker_count = stream_workers
+        self.stream_workers, self.sender = [], None
+        self.started = time.monotonic()
+        self.results = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "mode": sizes.name, "sizes": sizes.as_dict(), "command": " ".join(sys.argv)}
+        os.makedirs(out_dir, exist_ok=True)
+        self._log = open(os.path.join(out_dir, "run.log"), "a")
+
+    def log(self, message):
+        line = f"[{time.monotonic() - self.started:7.1f}s] {message}"
+        print(line, flush=True)
+        self._log.write(line + "\n")
+        self._log.flush()
+
+    def wants(self, scenario):
+        return scenario in self.only
+
+    def measure(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)``'s figures, with its duration and the machine's CPU split meanwhile."""
+        started = time.monotonic()
+        result = fn(*args, **kwargs)
+        result["seconds_taken"] = round(time.monotonic() - started, 1)
+        result["machine"] = self.monitor.window(started, time.monotonic())
+        other = result["machine"]["other_cpu_percent"]
+        if other is not None and other > self.max_other_cpu:
+            self.log(f"  warning: other processes used {other}% of a core meanwhile; these figures are disturbed")
+        return result
+
+    def _wait_for_quiet_machine(self):
+        """Wait (up to ``wait_quiet`` s) until other processes use under ``max_other_cpu``% of a core."""
+        deadline = time.monotonic() + self.wait_quiet
+        while True:
+            other = self.monitor.other_now(3.0)
+            if other <= self.max_other_cpu:
+                self.results["other_cpu_at_start"] = round(other, 1)
+                return
+            if time.monotonic() > deadline:
+                self.log(f"warning: other processes still use {other:.0f}% of a core; running anyway, "
+                         "and every scenario records how busy the machine was")
+                self.results["other_cpu_at_start"] = round(other, 1)
+                return
+            self.log(f"waiting for a quieter machine: other processes use {other:.0f}% of a core "
+                     f"(want ≤ {self.max_other_cpu:.0f}%)")
+            time.sleep(10)
+
+    # The run ----------------------------------------------------------------------------------------
+
+    def execute(self):
+        sizes, results = self.sizes, self.results
+        results["machine"] = system.machine()
+        facts, problems, notes = system.check(sizes.idle_steps[-1])
+        results["limits"] = facts
+        for note in notes:
+            self.log("note: " + note)
+        if problems:
+            for problem in problems:
+                self.log("cannot run: " + problem)
+            raise SystemExit(2)
+        self.log(f"{sizes.name} run into {self.out_dir}; open-file limit {facts['nofile'][0]}, "
+                 f"somaxconn {facts['somaxconn']}, ports {facts['ip_local_port_range']}")
+        redis = db = app_server = null_server = None
+        db = services.PostgresDatabase()
+        self.monitor = Monitor(db.name)
+        self.monitor.start()
+        try:
+            redis = services.RedisServer().start()
+            results["migrations"] = db.create()
+            results["postgres"] = db.settings()
+            self.log(f"database {db.name} migrated ({len(results['migrations'])} migrations); redis on {redis.port}")
+            app_server = self._app_server(db, redis)
+            data = self._seed(db)
+            self.stream_workers = [Worker(_streams_main, f"streams-{i}") for i in range(self.stream_worker_count)]
+            self.sender = Worker(_sender_main, "sender")
+            self._wait_for_quiet_machine()
+            self._baselines(db, redis, data)
+            null_server = services.NullSSEServer(results["gunicorn"]["workers"],
+                                                 os.path.join(self.out_dir, "nullsse.log"),
+                                                 sizes.idle_steps[-1] + 1000).start()
+            self._scenarios(NullTarget(self, null_server), data)
+            null_server.stop()
+            null_server = None
+            app_server.start()
+            left = seed.settle_outbox(db.url, timeout=120)
+            self.log(f"app up on {app_server.port} ({results['gunicorn']['workers']} workers); "
+                     f"outbox rows unpublished: {left}")
+            self._scenarios(AppTarget(self, app_server), data)
+            if self.wants("history"):
+                self.log("history")
+                results.setdefault("app", {})["history"] = self.measure(
+                    history.run, self, app_server.port, db.url, data["history_id"], data["history_reader"],
+                    sizes.history_messages, sizes.history_depths, sizes.history_samples, data["hub"],
+                    sizes.inbox_conversations)
+        finally:
+            self.monitor.stop()
+            for worker in self.stream_workers + ([self.sender] if self.sender else []):
+                worker.stop()
+            for server in (null_server, app_server, redis):
+                if server is not None:
+                    server.stop()
+            if not self.keep_db:
+                try:
+                    db.drop()
+                except Exception as error:  # noqa: BLE001 — never mask the run's own error
+                    self.log(f"could not drop {db.name}: {error}")
+        results["duration_seconds"] = round(time.monotonic() - self.started, 1)
+        self.log(f"done in {results['duration_seconds']} s")
+        path = os.path.join(self.out_dir, "results.json")
+        with open(path, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+        report.write(self.out_dir, results)
+        self.log(f"wrote {path}, report.md and plots")
+        return results
+
+    def _app_server(self, db, redis):
+        env = {"DATABASE_URL": db.url, "REDIS_URL": redis.url, "SECRET_KEY": "bench-secret", "CHAT_ENV": "production",
+               "RATELIMIT_ENABLED": "0", "TRUSTED_PROXIES": "0",
+               "UPLOAD_FOLDER": os.path.join(self.out_dir, "uploads")}
+        server = services.GunicornApp(env, os.path.join(self.out_dir, "gunicorn.log"))
+        config = server.effective_config()
+        workers = int(config.get("workers", 1))
+        connections = int(config.get("worker_connections", 1000))
+        need = self.sizes.idle_steps[-1] + 1000
+        gunicorn = {"command": server.procfile_command, "workers": workers, "worker_class": config.get("worker_class"),
+                    "worker_connections": connections, "timeout": config.get("timeout"),
+                    "backlog": config.get("backlog"), "keepalive": config.get("keepalive")}
+        if workers * connections < need:
+            per_worker = need  # gevent workers do not share connections evenly: any one may take most
+            self.log(f"note: gunicorn allows {workers} × {connections} = {workers * connections} connections; "
+                     f"this run needs {need}: raising worker_connections to {per_worker} via GUNICORN_CMD_ARGS. "
+                     "Raise it in gunicorn.conf.py to hold this many streams in production.")
+            server = services.GunicornApp(env, server.log_path, extra_args=f"--worker-connections {per_worker}")
+            gunicorn["worker_connections_raised_to"] = per_worker
+        server.worker_count = workers
+        self.results["gunicorn"] = gunicorn
+        return server
+
+    def _seed(self, db):
+        from .scenarios.seeding import make
+        started = time.monotonic()
+        data = make(self, db)
+        self.results["seed_seconds"] = round(time.monotonic() - started, 1)
+        self.log(f"data made in {self.results['seed_seconds']} s")
+        return data
+
+    def _baselines(self, db, redis, data):
+        sizes = self.sizes
+        self.log("baseline: redis-benchmark PUBLISH")
+        base = self.results.setdefault("baselines", {})
+        base["redis_publish"] = self.measure(baselines.redis_publish, redis.port,
+                                             self.results["gunicorn"]["workers"], sizes.redis_requests)
+        self.log(f"  {base['redis_publish']['rps']:.0f} PUBLISH/s, p99 {base['redis_publish']['p99_ms']} ms")
+        self.log(f"baseline: pgbench single-row inserts into messages, {sizes.sends_concurrency} clients")
+        base["pgbench_insert"] = self.measure(baselines.pgbench_inserts, db.url, data["pgbench_targets"],
+                                              sizes.sends_concurrency, sizes.pgbench_seconds, self.out_dir)
+        self.log(f"  {base['pgbench_insert']['tps']:.0f} inserts/s, p99 {base['pgbench_insert']['latency_ms']['p99']} ms")
+
+    def _scenarios(self, target, data):
+        sizes = self.sizes
+        out = self.results.setdefault(target.name, {})
+        is_app = target.name == "app"
+        with profile.maybe(self, target, "idle"):
+            if self.wants("idle") or self.wants("storm"):
+                self.log(f"idle streams ({target.name})")
+                out["idle"] = self.measure(idle.run, self, target, data["people"], sizes.idle_steps,
+                                           sizes.cpu_window)
+        if self.wants("storm"):
+            self.log(f"reconnect storm ({target.name})")
+            with profile.maybe(self, target, "storm"):
+                out["storm"] = self.measure(storm.run, self, target, data["storm_groups"], sizes.storm_rate,
+                                            sizes.storm_seconds, sizes.storm_drop_after, check=is_app)
+        if self.wants("idle") or self.wants("storm"):
+            call_all(self.stream_workers, "close", timeout=300)
+            time.sleep(1)
+        if self.wants("fanout"):
+            self.log(f"fan-out ({target.name})")
+            with profile.maybe(self, target, "fanout"):
+                out["fanout"] = self.measure(fanout.run, self, target, data["fanout_id"], data["fanout_members"],
+                                             sizes.fanout_messages, sizes.fanout_interval)
+        if self.wants("deliveries"):
+            self.log(f"deliveries/s ({target.name})")
+            with profile.maybe(self, target, "deliveries"):
+                out["deliveries"] = self.measure(deliveries.run, self, target, data["small_people"],
+                                                 data["small_groups"], sizes.delivery_rates, sizes.step_seconds)
+        if is_app and self.wants("sends"):
+            self.log("sends (app)")
+            with profile.maybe(self, target, "sends"):
+                out["sends"] = self.measure(sends.run, self, target, data["send_pairs"], sizes.sends_rate,
+                                            sizes.sends_seconds, sizes.sends_concurrency, sizes.closed_seconds)
+
+
+def _streams_main(conn):
+    from . import streams
+    streams.main(conn)
+
+
+def _sender_main(conn):
+    from . import sender
+    sender.main(conn)

@@ -1,0 +1,72 @@
+"""The run's people and conversations, made once through the action layer and shared by the scenarios.
+
+- ``people``: one stream each in the idle ramp and the storm, grouped ``storm_group`` at a time;
+- the fan-out group: the first ``fanout_members`` people;
+- small groups of ``small_group`` among the first ``small_people`` people (deliveries/s);
+- 8 direct pairs for sends, 8 for pgbench, a 2-person group with the bulk history, and a "hub" person
+  in ``inbox_conversations`` direct conversations, each with one unread message.
+
+The events the set-up records (member.added for every member of every group) describe a past before any
+stream existed; they are marked published so the app does not replay them into the measurements.
+"""
+import time
+
+import psycopg
+
+from .. import seed
+
+
+def _chunks(items, size):
+    return [items[i:i + size] for i in range(0, len(items), size) if len(items[i:i + size]) >= 2]
+
+
+def make(run, db):
+    sizes = run.sizes
+    app = seed.setup_app(db.sqlalchemy_url, None)
+    pairs = sizes.sends_concurrency
+    with app.app_context():
+        t = time.monotonic()
+        everyone = seed.people(app, sizes.people + 1 + 4 * pairs + 2)
+        run.log(f"  {len(everyone)} people signed up in {time.monotonic() - t:.1f} s")
+        people, extra = everyone[:sizes.people], everyone[sizes.people:]
+        hub, extra = extra[0], extra[1:]
+        send_people, extra = extra[:2 * pairs], extra[2 * pairs:]
+        pgbench_people, history_pair = extra[:2 * pairs], extra[2 * pairs:2 * pairs + 2]
+
+        t = time.monotonic()
+        storm_members = _chunks(people[:sizes.idle_steps[-1]], sizes.storm_group)
+        storm_ids = seed.groups(app, storm_members, "storm")
+        fanout_members = people[:sizes.fanout_members]
+        fanout_id = seed.groups(app, [fanout_members], "fan-out")[0]
+        small_people = people[:sizes.small_people]
+        small_members = _chunks(small_people, sizes.small_group)
+        small_ids = seed.groups(app, small_members, "small")
+        history_id = seed.groups(app, [history_pair], "history")[0]
+        run.log(f"  {len(storm_ids) + len(small_ids) + 2} groups made in {time.monotonic() - t:.1f} s")
+
+        t = time.monotonic()
+        send_pairs = [(send_people[2 * i], send_people[2 * i + 1]) for i in range(pairs)]
+        send_ids = seed.directs(app, send_pairs)
+        pg_pairs = [(pgbench_people[2 * i], pgbench_people[2 * i + 1]) for i in range(pairs)]
+        pg_ids = seed.directs(app, pg_pairs)
+        others = people[:sizes.inbox_conversations]
+        hub_ids = seed.directs(app, [(hub, other) for other in others])
+        seed.send_one_each(app, [(other, cid, f"hello hub, from {other['key']}") for other, cid in zip(others, hub_ids)])
+        run.log(f"  {len(hub_ids) + 2 * pairs} direct conversations made in {time.monotonic() - t:.1f} s")
+
+    app.extensions["chat.db"].dispose()
+    t = time.monotonic()
+    seconds = seed.bulk_history(db.url, history_id, [p["id"] for p in history_pair], sizes.history_messages)
+    run.log(f"  {sizes.history_messages} history messages inserted (generate_series) in {seconds:.1f} s")
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        marked = conn.execute("update public.outbox set published_at = now() where published_at is null").rowcount
+    run.log(f"  {marked} set-up outbox rows marked published (no stream existed when they happened)")
+    return {
+        "people": people, "hub": hub,
+        "storm_groups": list(zip(storm_ids, storm_members)),
+        "fanout_id": fanout_id, "fanout_members": fanout_members,
+        "small_people": small_people, "small_groups": list(zip(small_ids, small_members)),
+        "send_pairs": [(cid, list(pair)) for cid, pair in zip(send_ids, send_pairs)],
+        "pgbench_targets": [(cid, pair[0]["id"]) for cid, pair in zip(pg_ids, pg_pairs)],
+        "history_id": history_id, "history_reader": history_pair[0],
+    }
