@@ -324,40 +324,42 @@ def _upload(image):
     return FileStorage(data, filename="sunset.png", content_type="image/png")
 
 
-def _seed_showcase(server, people):
-    """A few conversations that look like real use, for the screenshots."""
+def _seed_showcase(server):
+    """People and conversations of their own that look like real use, for the screenshots."""
     from chat.actions import accounts, attachments, conversations, messages
-    alice, bob, carol = people["alice"], people["bob"], people["carol"]
-    dave = sign_up(server, "dave", "Dave Lister")
+    maya, noah, iris, leo = (sign_up(server, name, full) for name, full in [
+        ("maya", "Maya Lin"), ("noah", "Noah Park"), ("iris", "Iris Watanabe"), ("leo", "Leo Moreau")])
     with server.actions():
-        accounts.update_profile(bob["id"], bio="Builds things. Fixes other things. Coffee first.")
-        accounts.update_profile(alice["id"], bio="Curiouser and curiouser.")
-        group = conversations.create_group(alice["id"], "Book club", [bob["id"], carol["id"], dave["id"]])
+        accounts.update_profile(noah["id"], bio="Builds things. Fixes other things. Coffee first.")
+        accounts.update_profile(maya["id"], bio="Architect. Reads on trains.")
+        accounts.update_profile(iris["id"], bio="Illustrator and weekend climber.")
+        group = conversations.create_group(maya["id"], "Book club", [noah["id"], iris["id"], leo["id"]])
         say = lambda who, text, **kw: messages.send_message(who["id"], group["id"], text, **kw)[0]  # noqa: E731
-        say(carol, "Next meeting on Thursday? I finally finished chapter 12.")
-        say(dave, "Thursday works. Same café as last time?")
-        say(alice, "Yes! I booked the corner table for 7pm.")
-        picture = attachments.upload(bob["id"], _upload(_picture()))
-        say(bob, "The view from there last time:", attachment_ids=[picture["id"]])
-        edited = say(carol, "Does anyone have the discussion questions?")
-        messages.edit_message(carol["id"], edited["id"], "Does anyone have the discussion questions? Link below.")
-        say(carol, "https://example.com/book-club/questions")
-        direct, _ = conversations.open_direct(bob["id"], alice["id"])
-        for who, line in [(bob, "Hey Alice, are you coming on Thursday?"),
-                          (alice, "Wouldn't miss it. Could you bring the projector?"),
-                          (bob, "Sure. I'll fix the cable first, it has been flaky since the last meetup."),
-                          (bob, "Also: the café closes at 10, so let's start on time.")]:
+        say(iris, "Next meeting on Thursday? I finally finished chapter 12.")
+        say(leo, "Thursday works. Same café as last time?")
+        say(maya, "Yes! I booked the corner table for 7pm.")
+        picture = attachments.upload(noah["id"], _upload(_picture()))
+        say(noah, "The view from there last time:", attachment_ids=[picture["id"]])
+        edited = say(iris, "Does anyone have the discussion questions?")
+        messages.edit_message(iris["id"], edited["id"], "Does anyone have the discussion questions? Link below.")
+        say(iris, "https://example.com/book-club/questions")
+        direct, _ = conversations.open_direct(noah["id"], maya["id"])
+        for who, line in [(noah, "Hey Maya, are you coming on Thursday?"),
+                          (maya, "Wouldn't miss it. Could you bring the projector?"),
+                          (noah, "Sure. I'll fix the cable first, it has been flaky since the last meetup."),
+                          (noah, "Also: the café closes at 10, so let's start on time.")]:
             messages.send_message(who["id"], direct["id"], line)
-    return group, direct
+        other, _ = conversations.open_direct(leo["id"], maya["id"])
+        messages.send_message(leo["id"], other["id"], "Can you send me the address?")
+    return {"maya": maya, "noah": noah}, group
 
 
-def test_screenshots_of_the_main_screens(server, people, new_page):
+def test_screenshots_of_the_main_screens(server, new_page):
     """Main screens at desktop and phone widths, kept under test-artifacts/screenshots/."""
-    group, _direct = _seed_showcase(server, people)
-    alice = people["alice"]
-    bob_page = new_page()  # bob is online while alice looks around
-    sign_in(bob_page, server, people["bob"])
-    wait_for_stream(bob_page)
+    people, group = _seed_showcase(server)
+    noah_page = new_page()  # noah is online while maya looks around
+    sign_in(noah_page, server, people["noah"])
+    wait_for_stream(noah_page)
     taken = []
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page = new_page(viewport=viewport)
@@ -367,21 +369,24 @@ def test_screenshots_of_the_main_screens(server, people, new_page):
         page.get_by_role("button", name="Sign in").click()
         page.locator(".field__error").first.wait_for()
         taken.append(screenshot(page, f"sign-in-errors-{label}"))
-        sign_in(page, server, alice)
+        sign_in(page, server, people["maya"])
         wait_for_stream(page)
         taken.append(screenshot(page, f"conversations-{label}"))
         page.goto(server.url + "/people")
         taken.append(screenshot(page, f"people-{label}"))
-        page.goto(server.url + "/u/bob")
+        page.goto(server.url + "/u/noah")
         taken.append(screenshot(page, f"profile-{label}"))
         page.get_by_role("button", name="Message").click()
         page.locator(".side-panel.is-open textarea").wait_for()
+        page.mouse.move(1, 1)
         page.wait_for_timeout(400)  # the slide-in transition
+        panel = page.locator(".side-panel").bounding_box()
+        if label == "phone":
+            assert panel["width"] == viewport["width"] and panel["x"] == 0  # covers the screen
         taken.append(screenshot(page, f"profile-chat-panel-{label}"))
         page.goto(server.url + f"/c/{group['id']}")
         page.locator(".attachment--image img").evaluate("img => img.complete || new Promise(r => img.onload = r)")
-        composer = page.get_by_label("Message", exact=True)
-        composer.fill("See you all there!")
+        page.get_by_label("Message", exact=True).fill("See you all there!")
         taken.append(screenshot(page, f"conversation-{label}"))
         page.goto(server.url + f"/c/{group['id']}/settings")
         taken.append(screenshot(page, f"group-settings-{label}"))

@@ -283,7 +283,15 @@
     }
   }
   document.addEventListener("scroll", function (event) {
-    if (event.target.classList && event.target.classList.contains("messages")) maybeLoadOlder(event.target);
+    var list = event.target;
+    if (!list.classList || !list.classList.contains("messages")) return;
+    list.dataset.stuck = nearBottom(list) ? "1" : "";
+    maybeLoadOlder(list);
+  }, true);
+  // A picture that finishes loading grows the list: keep a reader who was at the bottom there.
+  document.addEventListener("load", function (event) {
+    var list = event.target.tagName === "IMG" && event.target.closest(".messages");
+    if (list && list.dataset.stuck !== "") toBottom(list);
   }, true);
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
