@@ -5,7 +5,6 @@ broker) on a free port. Tests seed data through the real action layer against th
 act through the browser (or the HTTP API) like a person would.
 """
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -131,29 +130,20 @@ def screenshot(page, name):
     return path
 
 
-def message_texts(page, conversation_id=None):
-    selector = f"#messages-{conversation_id} .msg .msg__body" if conversation_id else ".messages .msg .msg__body"
-    return page.locator(selector).all_inner_texts()
-
-
-def conversation_id_from(url):
-    return re.search(r"/c/([0-9a-f-]{36})", url).group(1)
-
-
-@pytest.fixture(scope="module")
-def chromium_path():
+@pytest.fixture(scope="module", name="chromium_path")
+def chromium_path_fixture():
     return require_chromium()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", name="server")
+def server_fixture(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("server")).start()
     yield live
     live.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_path):
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture(chromium_path):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
@@ -161,8 +151,8 @@ def browser(chromium_path):
         browser.close()
 
 
-@pytest.fixture
-def new_page(browser):
+@pytest.fixture(name="new_page")
+def new_page_fixture(browser):
     """``new_page(viewport=…)`` opens a page in a fresh context (its own cookies); all closed at the end."""
     contexts = []
 

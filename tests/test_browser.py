@@ -6,9 +6,21 @@ import time
 
 import pytest
 
-from .browser_support import (DESKTOP, PHONE, ROOT, SCREENSHOTS, api, browser, chromium_path,  # noqa: F401
-                              conversation_id_from, new_page, screenshot, server, sign_in, sign_up,
-                              wait_for_stream)
+from .browser_support import (  # noqa: F401
+    DESKTOP,
+    PHONE,
+    ROOT,
+    SCREENSHOTS,
+    api,
+    browser_fixture,
+    chromium_path_fixture,
+    new_page_fixture,
+    screenshot,
+    server_fixture,
+    sign_in,
+    sign_up,
+    wait_for_stream,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -334,7 +346,9 @@ def _seed_showcase(server):
         accounts.update_profile(maya["id"], bio="Architect. Reads on trains.")
         accounts.update_profile(iris["id"], bio="Illustrator and weekend climber.")
         group = conversations.create_group(maya["id"], "Book club", [noah["id"], iris["id"], leo["id"]])
-        say = lambda who, text, **kw: messages.send_message(who["id"], group["id"], text, **kw)[0]  # noqa: E731
+        def say(who, text, **kw):
+            return messages.send_message(who["id"], group["id"], text, **kw)[0]
+
         say(iris, "Next meeting on Thursday? I finally finished chapter 12.")
         say(leo, "Thursday works. Same café as last time?")
         say(maya, "Yes! I booked the corner table for 7pm.")

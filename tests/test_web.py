@@ -3,8 +3,7 @@ import pytest
 
 from chat.actions import conversations, inbox, messages
 
-from .test_web_support import text, web, web_as  # noqa: F401  (fixtures)
-
+from .test_web_support import text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
 
 # --- signing up, in and out --------------------------------------------------------------------------
 

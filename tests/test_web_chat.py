@@ -8,7 +8,7 @@ from PIL import Image
 from chat.actions import conversations, history, inbox, messages
 from chat.web import live
 
-from .test_web_support import fragment, text, web, web_as  # noqa: F401  (fixtures)
+from .test_web_support import fragment, text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -122,7 +122,8 @@ def test_attachments_images_inline_files_as_links_audio_with_a_player(web_as, al
     r = me.post(f"/c/{direct['id']}/messages", {"body": "the notes", "file": (io.BytesIO(pdf), "notes.pdf")},
                 content_type="multipart/form-data", htmx=True)
     assert 'class="attachment attachment--file"' in text(r) and 'download="notes.pdf"' in text(r)
-    wav = b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00D\xac\x00\x00\x88X\x01\x00\x02\x00\x10\x00data\x00\x00\x00\x00"
+    wav = (b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00D\xac\x00\x00"
+           b"\x88X\x01\x00\x02\x00\x10\x00data\x00\x00\x00\x00")
     r = me.post(f"/c/{direct['id']}/messages", {"body": "", "file": (io.BytesIO(wav), "hello.wav")},
                 content_type="multipart/form-data", htmx=True)
     assert r.status_code == 201, text(r)

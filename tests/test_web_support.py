@@ -44,7 +44,7 @@ def fragment(html, element_id):
     """The outer HTML of the element with ``element_id`` (a <li>, as message partials are)."""
     start = html.index(f'id="{element_id}"')
     start = html.rindex("<li", 0, start)
-    depth, i = 0, start
+    depth = 0
     for match in re.finditer(r"<(/?)li\b", html[start:]):
         depth += -1 if match.group(1) else 1
         if depth == 0:
@@ -53,13 +53,13 @@ def fragment(html, element_id):
     raise AssertionError(f"unterminated {element_id}")
 
 
-@pytest.fixture
-def web(app):
+@pytest.fixture(name="web")
+def web_fixture(app):
     """An anonymous browser."""
     return WebClient(app.test_client())
 
 
-@pytest.fixture
-def web_as(app):
+@pytest.fixture(name="web_as")
+def web_as_fixture(app):
     """``web_as(user)``: a browser signed in as ``user`` through the sign-in form."""
     return lambda user: WebClient(app.test_client()).sign_in(user)

@@ -6,8 +6,7 @@ bp = Blueprint("web", __name__)
 
 def init_app(app):
     """Register the web pages, their template helpers and the HTML error pages."""
-    from . import accounts, chat, events, groups, messages, people  # noqa: F401  (routes)
-    from . import errors, filters, page
+    from . import accounts, chat, errors, events, filters, groups, messages, page, people  # noqa: F401  (routes)
     app.register_blueprint(bp)
     filters.init_app(app)
     page.init_app(app)

@@ -1,7 +1,7 @@
 """Groups: create, rename, add and remove members, leave."""
 import re
 
-from flask import redirect, render_template, url_for
+from flask import render_template, url_for
 from flask_login import current_user
 
 from ..actions import conversations, inbox, members, users
