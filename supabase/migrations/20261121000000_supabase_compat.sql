@@ -16,7 +16,14 @@ begin
         create role authenticated nologin noinherit;
     end if;
     if not exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
-        create role service_role nologin noinherit bypassrls;
+        -- Only a superuser may create a BYPASSRLS role (PostgreSQL 15). The app never uses
+        -- service_role on plain Postgres (the server runs as the tables' owner), so do without.
+        if (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then
+            create role service_role nologin noinherit bypassrls;
+        else
+            create role service_role nologin noinherit;
+            raise notice 'service_role created without BYPASSRLS: only a superuser can grant it';
+        end if;
     end if;
 end
 $$;
