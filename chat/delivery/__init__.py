@@ -5,6 +5,8 @@
 background greenlets are made lazily, in the process that uses them, so a server may fork after
 ``create_app``. ``stream.sse_response`` builds the event streams.
 """
+import time
+
 from .memory import InProcessBroker
 from .redis_broker import RedisBroker
 from .relay import Relay
@@ -20,6 +22,8 @@ def init_app(app):
                   sync=sync, retention=int(config.get("OUTBOX_RETENTION_SECONDS", 86_400)))
     from ..actions import live
     relay.sweep_hooks.append(live.reap_lapsed)
+    if hasattr(broker, "trim_idle"):
+        relay.sweep_hooks.append(every(float(config.get("REDIS_IDLE_SECONDS", 60)), broker.trim_idle))
     app.extensions["chat.broker"] = broker
     app.extensions["chat.relay"] = relay
 
@@ -30,7 +34,7 @@ def make_broker(config):
                "queue_size": int(config.get("SSE_QUEUE_SIZE", 1000))}
     if config.get("REDIS_URL"):
         return RedisBroker(config["REDIS_URL"], socket_timeout=float(config.get("REDIS_SOCKET_TIMEOUT", 2.0)),
-                           pool_size=int(config.get("REDIS_POOL_SIZE", 50)), **options)
+                           pool_size=int(config.get("REDIS_POOL_SIZE", 16)), **options)
     return InProcessBroker(**options)
 
 
@@ -46,3 +50,15 @@ def stop(app):
     broker = app.extensions["chat.broker"]
     broker.close_streams()
     broker.stop()
+
+
+def every(seconds, fn):
+    """A sweep hook that runs ``fn`` at most once per ``seconds``."""
+    last = [time.monotonic()]
+
+    def hook():
+        if time.monotonic() - last[0] >= seconds:
+            last[0] = time.monotonic()
+            fn()
+    hook.__name__ = getattr(fn, "__name__", "hook")
+    return hook

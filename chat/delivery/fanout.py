@@ -6,11 +6,8 @@ see the conversation in their list, each affected member also gets ``conversatio
 conversation as they see it; within one batch only the last such change per person carries it, since
 every view is computed from the same, latest state.
 """
-import sqlalchemy as sa
-
-from ..schema import conversations, memberships
+from . import views
 from .events import Delivery
-from .views import conversation_views
 
 # Changes after which every member's view of the conversation (preview, members, name) is out of date.
 VIEW_CHANGES = {"message.created", "message.deleted", "member.added", "member.removed", "conversation.updated"}
@@ -19,16 +16,17 @@ VIEW_CHANGES = {"message.created", "message.deleted", "member.added", "member.re
 def expand(conn, rows):
     """``[(row_id, conversation_id, [Delivery…])]`` for outbox ``rows`` (in id order)."""
     ids = list(dict.fromkeys(str(r.conversation_id) for r in rows if r.conversation_id is not None))
-    members = _members_of(conn, ids)
-    last_seqs = _last_seqs(conn, ids)
-    plan, wanted = _plan_views(rows, members, last_seqs)
-    views = conversation_views(conn, wanted)
+    people = views.members_by_conversation(conn, ids)
+    found = views.conversations_by_id(conn, ids)
+    members = {cid: [p["id"] for p in group] for cid, group in people.items()}
+    plan, wanted = _plan_views(rows, members, {cid: r.last_seq for cid, r in found.items()})
+    shown = views.conversation_views(conn, wanted, found, people)
     expanded = []
     for row in rows:
         cid = str(row.conversation_id) if row.conversation_id is not None else None
         deliveries = [Delivery(user_id, row.event_type, row.payload, None)
                       for user_id in _recipients(row, members.get(cid, []))]
-        shared, own = views.get(cid, (None, {}))
+        shared, own = shown.get(cid, (None, {}))
         deliveries += [Delivery(user_id, "conversation.updated", shared, own[user_id])
                        for user_id in plan.get(row.id, ()) if user_id in own]
         expanded.append((row.id, cid, deliveries))
@@ -66,23 +64,3 @@ def _view_targets(row, members, last_seq):
     if row.event_type == "read" and row.payload.get("user_id") in members:
         return [row.payload["user_id"]]  # the reader's unread count changed, nobody else's
     return []
-
-
-def _members_of(conn, conversation_ids):
-    if not conversation_ids:
-        return {}
-    found = {}
-    rows = conn.execute(sa.select(memberships.c.conversation_id, memberships.c.user_id)
-                        .where(memberships.c.conversation_id.in_(conversation_ids))
-                        .order_by(memberships.c.conversation_id, memberships.c.joined_at))
-    for r in rows:
-        found.setdefault(str(r.conversation_id), []).append(str(r.user_id))
-    return found
-
-
-def _last_seqs(conn, conversation_ids):
-    if not conversation_ids:
-        return {}
-    rows = conn.execute(sa.select(conversations.c.id, conversations.c.last_seq)
-                        .where(conversations.c.id.in_(conversation_ids)))
-    return {str(r.id): r.last_seq for r in rows}

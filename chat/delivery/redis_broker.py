@@ -59,7 +59,7 @@ class RedisBroker(Broker):
 
     name = "redis"
 
-    def __init__(self, url, log_length=10_000, queue_size=1000, socket_timeout=2.0, pool_size=50):
+    def __init__(self, url, log_length=10_000, queue_size=1000, socket_timeout=2.0, pool_size=16):
         super().__init__(queue_size)
         self.url = url
         self.log_length = log_length
@@ -110,6 +110,11 @@ class RedisBroker(Broker):
             self.reader.stop()
             self._client.connection_pool.disconnect()
         self._pid = None
+
+    def trim_idle(self):
+        """Close pooled connections nobody is using (after a burst, the pool shrinks back)."""
+        if self._pid == os.getpid():
+            self._client.connection_pool.disconnect(inuse_connections=False)
 
     # --- publishing ---------------------------------------------------------------------------------
     def publish(self, rows):

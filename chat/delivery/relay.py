@@ -4,10 +4,12 @@
 in each process also sweeps every ``interval`` seconds for rows left unpublished, e.g. while Redis was
 down, so a send never waits for the broker and nothing waits for long once it is back.
 
-Rows of one conversation go out in id order (which is commit order): on Postgres the batch holds an
-advisory lock per conversation, taken in a fixed order; on SQLite the database's single writer lock
-does the same. A row published but not marked (a crash, a lost reply) is published again; the broker
-makes that a no-op.
+Rows of one conversation go out in id order, which is commit order: each batch publishes every
+unpublished row of its conversations in id order, and the broker ignores a row it has already
+published, so even two relays racing cannot put a later row first. A row published but not marked (a
+crash, a lost reply) is published again as a no-op. So that relays in several processes do not do the
+same work twice, a batch holds an advisory lock per conversation on Postgres (taken in a fixed order,
+so they cannot deadlock); on SQLite the single writer lock serializes batches.
 """
 import logging
 import os
@@ -145,10 +147,9 @@ class Relay:
 
 def _lock_conversations(conn, conversation_ids):
     """Take each conversation's advisory lock, in key order so that two relays cannot deadlock."""
-    keys = conn.execute(sa.text("select distinct hashtext(c) as k from unnest(cast(:ids as text[])) c order by k"),
-                        {"ids": conversation_ids}).scalars().all()
-    for key in keys:
-        conn.execute(sa.text("select pg_advisory_xact_lock(:cls, :key)"), {"cls": LOCK_CLASS, "key": key})
+    conn.execute(sa.text("select count(pg_advisory_xact_lock(:cls, k)) from "
+                         "(select distinct hashtext(c) as k from unnest(cast(:ids as text[])) c order by k) keys"),
+                 {"cls": LOCK_CLASS, "ids": conversation_ids})
 
 
 def _run_quietly(fn):

@@ -22,6 +22,7 @@ RETRY_MS = 2000     # how long an EventSource waits before reconnecting
 PAGE = 500          # log entries read per round trip when catching up
 MAX_BATCH = 100     # queued events written to the socket in one go
 MAX_HEARTBEAT = 20  # seconds; proxies (Heroku: 55 s) drop quieter connections
+SEND_BUFFER = 64 * 1024  # bytes the kernel may hold for one stream (it doubles this)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -42,7 +43,10 @@ def sse_response(user_id, last_event_id, render):
     app.extensions["chat.relay"].start()  # this process sweeps the outbox while it holds streams
     stream = EventStream(app.extensions["chat.broker"], user_id, render,
                          heartbeat=min(float(app.config.get("SSE_HEARTBEAT_SECONDS", 15)), MAX_HEARTBEAT))
-    body = stream_with_context(stream.run(last_event_id, request.environ.get("gunicorn.sock")))
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("gunicorn.sock")  # gevent, pywsgi
+    if sock is not None:
+        _limit_send_buffer(sock, int(app.config.get("SSE_SEND_BUFFER", SEND_BUFFER)))
+    body = stream_with_context(stream.run(last_event_id, sock))
     response = current_app.response_class(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer the stream
@@ -235,6 +239,15 @@ def _sse(pairs, event_id):
     if not pairs and event_id:
         out.append(f"id: {event_id}\n\n")  # moves the client's cursor without dispatching an event
     return "".join(out)
+
+
+def _limit_send_buffer(sock, size):
+    """Cap the kernel's buffer for this stream (autotuning lets it reach megabytes for a client that
+    stopped reading); beyond it, the stream's bounded queue fills and the client is cut off."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    except OSError:
+        pass
 
 
 def _shut(sock):
