@@ -59,6 +59,7 @@ def test_wrong_password_is_shown_next_to_the_password(web, alice):
 
 @pytest.mark.parametrize("next_url, expected", [
     ("/people", "/people"), ("//evil.example/x", "/"), ("https://evil.example/", "/"), ("/\\evil", "/"),
+    ("/%09/evil.example", "/"), ("/\t/evil.example", "/"),
 ])
 def test_sign_in_returns_only_to_local_pages(web, alice, next_url, expected):
     web.get("/login")

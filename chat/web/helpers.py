@@ -34,8 +34,10 @@ def safe_next(value, default="/"):
     """A local path to return to after signing in; anything pointing elsewhere becomes ``default``."""
     if not value or not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
         return default
+    if any(ord(ch) < 33 or ch == "\\" for ch in value):
+        return default  # browsers drop tabs and newlines and read "\\" as "/": "/\t/evil" is "//evil"
     parts = urlsplit(value)
-    if parts.scheme or parts.netloc or "\\" in value:
+    if parts.scheme or parts.netloc:
         return default
     return value
 
