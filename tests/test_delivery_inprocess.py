@@ -257,3 +257,23 @@ def test_two_relays_at_once_keep_each_conversations_order(app, broker, record, a
     assert len(created) == 60
     for group in groups:
         assert [m["seq"] for m in created if m["conversation_id"] == group["id"]] == list(range(1, 21))
+
+
+def test_published_rows_are_pruned_after_the_retention(app, alice, bob):
+    from datetime import timedelta
+
+    from chat.schema import utcnow
+    conversation, _ = conversations.open_direct(alice["id"], bob["id"])
+    for i in range(3):
+        messages.send_message(alice["id"], conversation["id"], f"m{i}")
+    db, relay = app.extensions["chat.db"], app.extensions["chat.relay"]
+    with db.transaction() as conn:
+        first = conn.execute(sa.select(sa.func.min(outbox.c.id))).scalar()
+        conn.execute(outbox.update().where(outbox.c.id == first).values(published_at=utcnow() - timedelta(days=2)))
+        conn.execute(outbox.insert().values(conversation_id=conversation["id"], event_type="read", payload={},
+                                            created_at=utcnow() - timedelta(days=3)))  # never published
+    relay.prune()
+    with db.transaction() as conn:
+        left = conn.execute(sa.select(outbox.c.id, outbox.c.published_at)).all()
+    assert first not in [r.id for r in left] and len(left) == 3
+    assert sum(1 for r in left if r.published_at is None) == 1
