@@ -318,7 +318,8 @@
   /* Edits and deletions come back as the message partial (or the edit form, which keeps the same id). */
   document.addEventListener("htmx:afterSwap", function (event) {
     var el = event.target;
-    if (!el.classList || !el.classList.contains("msg")) return;
+    var replaced = event.detail && event.detail.target;
+    if (!el.classList || !el.classList.contains("msg") || !replaced || !replaced.classList.contains("msg")) return;
     var list = el.closest(".messages");
     if (list && !list.dataset.anchor) layout(list);
     var input = el.querySelector("[data-edit-input]");
