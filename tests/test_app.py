@@ -82,19 +82,19 @@ def test_bearer_requests_need_no_csrf_and_ignore_cookies(app, client, alice, bob
     assert r.status_code == 201
 
 
-def test_auth_endpoints_are_rate_limited(app, client):
-    app.config["AUTH_RATE_LIMIT"] = "3/minute"
+def test_auth_endpoints_are_rate_limited(tmp_path):
     from chat.security import limiter
-    limiter.enabled = True
+    from tests.conftest import TEST_CONFIG
+    app = create_app(dict(TEST_CONFIG, RATELIMIT_ENABLED=True, AUTH_RATE_LIMIT="3/minute",
+                          DATABASE_URL=f"sqlite:///{tmp_path / 'limits.sqlite3'}"))
     limiter.reset()
-    try:
-        codes = [client.post("/api/v1/auth/token", json={"login": "x", "password": "y"}).status_code
-                 for _ in range(4)]
-    finally:
-        limiter.enabled = False
-    assert codes[:3] == [401, 401, 401] and codes[3] == 429
+    client = app.test_client()
+    codes = [client.post("/api/v1/auth/token", json={"login": "x", "password": "y"}).status_code
+             for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
     r = client.post("/api/v1/auth/token", json={"login": "x", "password": "y"})
-    assert r.status_code in (401, 429)
+    assert r.status_code == 429 and r.json["error"]["code"] == "rate_limited"
+    assert int(r.headers["Retry-After"]) > 0
 
 
 def test_healthz(client):
