@@ -41,7 +41,7 @@ class Sizes:
 
 
 QUICK = Sizes(
-    name="quick", idle_steps=[250, 500, 1000], cpu_window=3, storm_group=50, storm_rate=20, storm_seconds=8,
+    name="quick", idle_steps=[250, 500, 1000], cpu_window=2, storm_group=50, storm_rate=20, storm_seconds=8,
     storm_drop_after=3, fanout_members=200, fanout_messages=10, fanout_interval=0.5, small_people=500,
     small_group=5, delivery_rates=[25, 50, 100, 200, 400, 800, 1600, 3200], step_seconds=4, sends_rate=200,
     sends_seconds=5, sends_concurrency=8, closed_seconds=5, history_messages=200_000,

@@ -24,11 +24,11 @@ def _fmt(value, unit=""):
 
 
 def headlines(r):
-    """Rows of (target, figure, app value, baseline name, baseline value, ratio, verdict)."""
+    """Rows of (target, figure, app value, baseline name, baseline value, ratio, verdict, others' CPU %)."""
     app, null, base = r.get("app", {}), r.get("null", {}), r.get("baselines", {})
-    rows = []
+    rows = _Rows()
 
-    idle = app.get("idle")
+    idle = rows.scenario = app.get("idle")
     if idle:
         held, want = idle["held"], idle["target"]
         kb = idle["kb_per_connection"]
@@ -40,21 +40,21 @@ def headlines(r):
         rows.append(("idle streams held", "idle CPU at the top of the ramp (% of a core)", idle["idle_cpu_percent"],
                      "null SSE server", _get(null, "idle", "idle_cpu_percent"),
                      ratio(idle["idle_cpu_percent"], _get(null, "idle", "idle_cpu_percent")), ""))
-    fan = app.get("fanout")
+    fan = rows.scenario = app.get("fanout")
     if fan:
         p99 = fan["delivery_ms"]["p99"]
         null_p99 = _get(null, "fanout", "delivery_ms", "p99")
         ok = p99 is not None and p99 <= 100 and fan["lost"] == 0 and fan["duplicates"] == 0
         rows.append((f"fan-out to {fan['members']:,} members", "delivery p99 (ms)", p99, "null SSE server", null_p99,
                      ratio(p99, null_p99), ("met" if fan["members"] >= 1000 else "met at this size") if ok else "missed"))
-    dl = app.get("deliveries")
+    dl = rows.scenario = app.get("deliveries")
     if dl:
         null_rate = _get(null, "deliveries", "deliveries_per_second")
         rr = ratio(dl["deliveries_per_second"], null_rate)
         ok = rr is not None and rr >= 0.5 and dl["lost"] == 0 and dl["duplicates"] == 0
         rows.append(("deliveries/s", "deliveries/s at the knee (p99 ≤ 1 s)", dl["deliveries_per_second"],
                      "null SSE server", null_rate, rr, "met" if ok else "missed"))
-    sends = app.get("sends")
+    sends = rows.scenario = app.get("sends")
     if sends:
         closed, open_ = sends["closed_loop"], sends["open_loop"]
         tps = _get(base, "pgbench_insert", "tps")
@@ -69,7 +69,7 @@ def headlines(r):
                      _get(base, "pgbench_insert", "latency_ms", "p99"),
                      ratio(p99, _get(base, "pgbench_insert", "latency_ms", "p99")),
                      "met" if p99 is not None and p99 <= 50 and not open_["send_errors"] else "missed"))
-    hist = app.get("history")
+    hist = rows.scenario = app.get("history")
     if hist:
         worst = max(hist["pages"], key=lambda p: p["http_ms"]["p99"])
         p99s = [p["http_ms"]["p99"] for p in hist["pages"]]
@@ -86,7 +86,7 @@ def headlines(r):
         rows.append((f"conversation list ({inbox['conversations']:,} conversations)", "HTTP p99 (ms)",
                      inbox["http_ms"]["p99"], "its main SQL query p99 (ms)", inbox["rows_sql_ms"]["p99"],
                      ratio(inbox["http_ms"]["p99"], inbox["rows_sql_ms"]["p99"]), ""))
-    st = app.get("storm")
+    st = rows.scenario = app.get("storm")
     if st:
         ok = st.get("lost") == 0 and st.get("duplicates") == 0 and not st.get("resets") and \
             st["reconnected"] == st["streams"]
@@ -97,6 +97,16 @@ def headlines(r):
         rows.append(("reconnect storm", "seconds until every stream is back", st["reconnect_seconds"],
                      "null SSE server (no replay)", null_s, ratio(st["reconnect_seconds"], null_s), ""))
     return rows
+
+
+class _Rows(list):
+    """Rows that carry how busy other processes kept the machine while the app's figure was taken."""
+
+    scenario = None
+
+    def append(self, row):
+        other = _get(self.scenario, "machine", "other_cpu_percent") if self.scenario else None
+        super().append(tuple(row) + (other,))
 
 
 def plot(out_dir, r):
@@ -191,11 +201,14 @@ def markdown(r, images=()):
              + f", timeout {g.get('timeout')}, backlog {g.get('backlog')}. Load generators, app, Postgres and Redis "
              "share the same cores over loopback.", "",
              "## Headlines", "",
-             "| target | figure | app | baseline | baseline value | ratio | verdict |",
-             "|---|---|---|---|---|---|---|"]
+             "| target | figure | app | baseline | baseline value | ratio | verdict | others' CPU |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in headlines(r):
-        t, fig, v, bname, bval, rr, verdict = row
-        lines.append(f"| {t} | {fig} | {_fmt(v)} | {bname} | {_fmt(bval)} | {_fmt(rr)} | {verdict} |")
+        t, fig, v, bname, bval, rr, verdict, other = row
+        lines.append(f"| {t} | {fig} | {_fmt(v)} | {bname} | {_fmt(bval)} | {_fmt(rr)} | {verdict} | "
+                     f"{_fmt(other, '%')} |")
+    lines += ["", "*others' CPU*: what processes outside this run used (% of one core) while the app's figure was "
+              "taken; above ~30% the figure is disturbed."]
     lines += ["", "Baselines: "
               + f"redis-benchmark PUBLISH {_fmt(_get(r, 'baselines', 'redis_publish', 'rps'))}/s "
               f"(p99 {_fmt(_get(r, 'baselines', 'redis_publish', 'p99_ms'))} ms); "
@@ -208,8 +221,21 @@ def markdown(r, images=()):
     return "\n".join(lines) + "\n"
 
 
+def _ms(summary):
+    if not summary or summary.get("p50") is None:
+        return "—"
+    return (f"p50 {_fmt(summary['p50'])} / p99 {_fmt(summary['p99'])} / max {_fmt(summary['max'])} ms "
+            f"(n={summary['count']:,})")
+
+
 def _details(r):
     lines = ["## Details", ""]
+    per_call = _get(r, "costs", "per_call")
+    if per_call:
+        lines += ["### cost per request (in-process: Flask test client, bearer token, real Postgres and Redis)", "",
+                  "| request | SQL statements (BEGIN/COMMIT included) | Python CPU ms | wall ms |", "|---|---|---|---|"]
+        lines += [f"| {name} | {c['statements']} | {c['cpu_ms']} | {c['wall_ms']} |" for name, c in per_call.items()]
+        lines.append("")
     for name in ("null", "app"):
         data = r.get(name)
         if not data:
@@ -230,9 +256,28 @@ def _details(r):
             d = data["deliveries"]
             lines += ["", f"Losses {d['lost']}, duplicates {d['duplicates']} of {d['expected']:,} expected deliveries; "
                       f"reconnects {d['reconnects']}, resets {d['resets']}.", ""]
-        for key in ("fanout", "storm", "sends"):
-            if key in data:
-                lines += [f"{key}: `{json.dumps(data[key], default=str)}`", ""]
+        if "fanout" in data:
+            f = data["fanout"]
+            lines += [f"Fan-out: {f['members']:,} members, {f['messages']} messages; delivery {_ms(f['delivery_ms'])}; "
+                      f"send {_ms(f['send_ms'])}; lost {f['lost']}, duplicated {f['duplicates']}; "
+                      f"events {f.get('events')}; events while connecting {f.get('events_while_connecting')}.", ""]
+        if "storm" in data:
+            st = data["storm"]
+            lines += [f"Storm: {st['streams']:,} streams dropped, {st['reconnected']:,} back in {st['reconnect_seconds']} s "
+                      f"({st.get('with_cursor')} with a cursor); {st['rate']} msg/s for {st['seconds']} s"
+                      + (f"; delivery {_ms(st['delivery_ms'])}; lost {st['lost']} of {st['expected']:,}, duplicated "
+                         f"{st['duplicates']}, resets {st['resets']}" if "lost" in st else "") + ".", ""]
+        if "sends" in data:
+            o, c = data["sends"]["open_loop"], data["sends"]["closed_loop"]
+            lines += [f"Sends, open loop {o['rate']} msg/s for {o['seconds']} s: POST {_ms(o['post_ms'])}; delivery "
+                      f"{_ms(o['delivery_ms'])}; errors {o['send_errors'] or 0}; lost {o['lost']}, duplicated "
+                      f"{o['duplicates']}.", "",
+                      f"Sends, closed loop {c['concurrency']} clients for {c['seconds']} s: {c['sends_per_second']} sends/s; "
+                      f"POST {_ms(c['post_ms'])}; errors {c['errors'] or 0}.", ""]
+        lines += ["CPU while measuring (% of one core): "
+                  + "; ".join(f"{k} own {_get(v, 'machine', 'own_cpu_percent')}, others "
+                              f"{_get(v, 'machine', 'other_cpu_percent')}"
+                              for k, v in data.items() if isinstance(v, dict) and "machine" in v), ""]
         if "history" in data:
             h = data["history"]
             lines += ["| depth | HTTP p50 | HTTP p99 | SQL keyset p50 | SQL keyset p99 | SQL OFFSET p50 |",

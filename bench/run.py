@@ -9,11 +9,11 @@ from datetime import datetime, timezone
 
 from . import baselines, profile, report, seed, services, system
 from .monitor import Monitor
-from .scenarios import deliveries, fanout, history, idle, sends, storm
+from .scenarios import costs, deliveries, fanout, history, idle, sends, storm
 from .targets import AppTarget, NullTarget
 from .workers import Worker, call_all
 
-SCENARIOS = ("idle", "storm", "fanout", "deliveries", "sends", "history")
+SCENARIOS = ("idle", "storm", "fanout", "deliveries", "sends", "history", "costs")
 
 
 class Run:
@@ -99,10 +99,14 @@ class Run:
             self.sender = Worker(_sender_main, "sender")
             self._wait_for_quiet_machine()
             self._baselines(db, redis, data)
+            if self.wants("costs"):
+                self.log("costs per request, in-process")
+                results["costs"] = self.measure(costs.run, self, db.sqlalchemy_url, redis.url, data)
             null_server = services.NullSSEServer(results["gunicorn"]["workers"],
                                                  os.path.join(self.out_dir, "nullsse.log"),
                                                  sizes.idle_steps[-1] + 1000).start()
             self._scenarios(NullTarget(self, null_server), data)
+            self.sender.call("close")
             null_server.stop()
             null_server = None
             app_server.start()
@@ -118,6 +122,11 @@ class Run:
                     sizes.inbox_conversations)
         finally:
             self.monitor.stop()
+            if self.sender is not None:
+                try:
+                    self.sender.call("close", timeout=10)
+                except Exception:  # noqa: BLE001 — shutting down anyway
+                    pass
             for worker in self.stream_workers + ([self.sender] if self.sender else []):
                 worker.stop()
             for server in (null_server, app_server, redis):

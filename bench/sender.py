@@ -180,6 +180,13 @@ class Sender:
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
         return {"latencies": latencies, "errors": errors, "seconds": time.monotonic() - started}
 
+    async def op_close(self):
+        """Close every keep-alive connection (before a server is stopped: it would wait for them)."""
+        for pool in self.pools:
+            pool.close()
+        self.pools = []
+        return {}
+
     async def op_request(self, method, path, body=b"", headers=()):
         """One request on the first pool (set-up calls such as the null server's rooms)."""
         return await self.pools[0].request(method, path, body, headers)

@@ -245,7 +245,8 @@ class NullSSEServer:
         for port in self.ports:
             argv = [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--worker-connections",
                     str(self.worker_connections), "-b", f"127.0.0.1:{port}", "--backlog", "4096",
-                    "--timeout", "60", "--log-level", "warning", "bench.nullsse:app"]
+                    "--timeout", "60", "--graceful-timeout", "2", "--log-level", "warning",
+                    "bench.nullsse:app"]
             self.procs.append(subprocess.Popen(argv, cwd=ROOT, stdout=self.log, stderr=self.log,
                                                start_new_session=True))
         for port, proc in zip(self.ports, self.procs):

@@ -86,6 +86,7 @@ class NullTarget(Target):
         return self.server.processes()
 
     def prepare_groups(self, groups):
+        self.run.sender.call("configure", mode=self.mode, ports=list(self.ports), targets=[], pool_size=4)
         for cid, members in groups:
             body = json.dumps([p["key"] for p in members]).encode()
             for status, _ in self.run.sender.call("request_all", method="PUT", path=f"/rooms/{cid}", body=body):
@@ -131,6 +132,21 @@ def collect(run, seen=False, reset=True, steps=None):
         resets += a["resets"]
         seen_by.update(a.get("seen", {}))
     return {"latencies": latencies, "events": events, "resets": resets, "seen": seen_by}
+
+
+def wait_for_settled(run, timeout=60.0, quiet=2.0):
+    """Wait until the streams stop receiving anything at all (presence announcements after a ramp)."""
+    deadline = time.monotonic() + timeout
+    last, last_change = None, time.monotonic()
+    while time.monotonic() < deadline:
+        stats = stream_stats(run)
+        total = sum(stats.get("events", {}).values())
+        if total != last:
+            last, last_change = total, time.monotonic()
+        elif time.monotonic() - last_change >= quiet:
+            return round(time.monotonic() - (deadline - timeout), 1)
+        time.sleep(0.25)
+    return None
 
 
 def wait_for_quiet(run, expected=None, timeout=30.0, quiet=2.0):

@@ -1,6 +1,6 @@
 """(3) Many small conversations, the send rate stepped up until delivery p99 passes the knee (1 s)."""
 from ..stats import summary_ms
-from ..targets import collect, stream_stats, wait_for_quiet
+from ..targets import collect, stream_stats, wait_for_quiet, wait_for_settled
 from ..workers import call_all
 from . import OK_STATUSES, send_errors, tally
 
@@ -12,6 +12,7 @@ def run(run, target, people, groups, rates, step_seconds, knee_ms=1000.0):
     target.prepare_groups(groups)
     target.open_streams(people, concurrency=run.sizes.connect_concurrency)
     target.configure_sender(groups)
+    wait_for_settled(run)
     collect(run)
     steps, results, expected = [], [], 0
     for i, rate in enumerate(rates):
@@ -48,7 +49,7 @@ def run(run, target, people, groups, rates, step_seconds, knee_ms=1000.0):
                "knee_rate": knee["rate"] if knee else None,
                "deliveries_per_second": knee["deliveries_per_second"] if knee else 0.0,
                "knee_delivery_ms": knee["delivery_ms"] if knee else None,
-               "reconnects": stats.get("reconnects", 0), "resets": got["resets"],
+               "reconnects": stats.get("reconnects", 0), "resets": got["resets"], "events": got["events"],
                **tally(results, groups, got["seen"])}
     call_all(run.stream_workers, "close")
     run.log(f"  {target.name}: knee {outcome['deliveries_per_second']} deliveries/s at {outcome['knee_rate']} msg/s; "

@@ -1,6 +1,6 @@
 """(2) Fan-out: one message at a time to a large group with every member connected."""
 from ..stats import summary_ms
-from ..targets import collect, wait_for_quiet
+from ..targets import collect, wait_for_quiet, wait_for_settled
 from ..workers import call_all
 from . import send_errors, tally
 
@@ -12,7 +12,8 @@ def run(run, target, group_id, members, messages, interval):
     target.prepare_groups([(group_id, members)])
     opened = target.open_streams(members, concurrency=run.sizes.connect_concurrency)
     target.configure_sender([(group_id, members[:1])])  # the owner sends
-    collect(run)
+    settled = wait_for_settled(run)
+    connect_events = collect(run)["events"]  # what opening the streams caused (presence announcements)
     sent = run.sender.call("open_loop", timeout=messages * interval + 300, rate=1 / interval,
                            duration=messages * interval, step=STEP, prefix="fan")
     ok = sum(1 for r in sent["results"] if r[2] in (200, 201, 204))
@@ -20,6 +21,7 @@ def run(run, target, group_id, members, messages, interval):
     got = collect(run, seen=True)
     latencies = got["latencies"].get(STEP, [])
     outcome = {"members": len(members), "connected": opened["ok"], "messages": messages,
+               "settled_seconds": settled, "events_while_connecting": connect_events, "events": got["events"],
                "delivery_ms": summary_ms(latencies),
                "send_ms": summary_ms([r[3] for r in sent["results"] if r[2] in (200, 201, 204)]),
                "send_errors": send_errors(sent["results"]),

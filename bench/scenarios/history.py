@@ -62,7 +62,7 @@ def run(run, port, database_url, conversation_id, reader, total, depths, samples
             assert seqs == list(range(before - PAGE, before)), (depth, seqs[:3], seqs[-3:])
             params = {"cid": conversation_id, "before": before, "offset": depth}
             keyset_t = _sql_timings(conn, KEYSET_SQL if depth else NEWEST_SQL, params, samples, reader["id"])
-            offset_t = _sql_timings(conn, OFFSET_SQL, params, max(5, samples // 10), reader["id"])
+            offset_t = _sql_timings(conn, OFFSET_SQL, params, 5, reader["id"])
             page = {"depth": depth, "http_ms": summary_ms(http_t), "keyset_sql_ms": summary_ms(keyset_t),
                     "offset_sql_ms": summary_ms(offset_t)}
             pages.append(page)

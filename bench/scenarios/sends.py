@@ -1,6 +1,6 @@
 """(4) Sends: POST → commit → publish, open-loop at a fixed rate and closed-loop at a fixed concurrency."""
 from ..stats import summary_ms
-from ..targets import collect, wait_for_quiet
+from ..targets import collect, wait_for_quiet, wait_for_settled
 from ..workers import call_all
 from . import OK_STATUSES, send_errors, tally
 
@@ -13,6 +13,7 @@ def run(run, target, pairs, rate, seconds, concurrency, closed_seconds):
     target.configure_streams(tracking=True)
     target.open_streams(people)
     target.configure_sender(pairs, pool_size=max(50, concurrency))
+    wait_for_settled(run)
     collect(run)
     sent = run.sender.call("open_loop", timeout=seconds + 300, rate=rate, duration=seconds, step=OPEN_STEP,
                            prefix="s")

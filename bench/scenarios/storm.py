@@ -6,7 +6,7 @@ message must reach each member's stream exactly once, across the drop.
 """
 import time
 
-from ..targets import collect, merge_summaries, wait_for_quiet
+from ..targets import collect, merge_summaries, wait_for_quiet, wait_for_settled
 from ..stats import summary_ms
 from ..workers import call_all
 from . import send_errors, tally
@@ -20,6 +20,7 @@ def run(run, target, groups, rate, seconds, drop_after, check=True):
     open_keys = {k for a in call_all(run.stream_workers, "open_keys") for k in a["keys"]}
     groups = [(cid, members) for cid, members in groups if all(p["key"] in open_keys for p in members)]
     target.configure_sender(groups)
+    wait_for_settled(run)
     collect(run)  # forget what the idle ramp received
     results, primed = [], 0
     if check:
@@ -46,6 +47,7 @@ def run(run, target, groups, rate, seconds, drop_after, check=True):
         got = collect(run, seen=True)
         outcome["delivery_ms"] = summary_ms(got["latencies"].get(STORM_STEP, []))
         outcome["resets"] = got["resets"]
+        outcome["events"] = got["events"]
         outcome.update(tally(results, groups, got["seen"]))
         run.log(f"  {target.name}: {dropped} dropped, {resume['ok']} back in {reconnected_in:.2f} s; "
                 f"lost {outcome['lost']}, duplicated {outcome['duplicates']}, resets {outcome['resets']}, "
