@@ -48,6 +48,7 @@ class FakeServer:
 
 def test_config_refuses_several_workers_without_redis(monkeypatch):
     conf = load_config({})
+    monkeypatch.setenv("CHAT_SERVER_WORKERS", "1")  # on_starting sets it; monkeypatch puts it back
     monkeypatch.delenv("REDIS_URL", raising=False)
     with pytest.raises(RuntimeError, match="REDIS_URL"):
         conf.on_starting(FakeServer(2))
