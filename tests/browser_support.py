@@ -48,7 +48,8 @@ class LiveServer:
         self.database_url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
         self.env = dict(os.environ, DATABASE_URL=self.database_url, SECRET_KEY="browser-test-secret",
                         CHAT_ENV="development", RATELIMIT_ENABLED="0", UPLOAD_FOLDER=str(tmp_path / "uploads"),
-                        SSE_HEARTBEAT_SECONDS="5", PYTHONUNBUFFERED="1", **(extra_env or {}))
+                        SSE_HEARTBEAT_SECONDS="5", PYTHONUNBUFFERED="1", CHAT_SERVER_WORKERS="1",
+                        WEB_CONCURRENCY="1", **(extra_env or {}))
         self.env.pop("REDIS_URL", None)
         self.env.pop("FLASK_DEBUG", None)
         self.log_path = tmp_path / "server.log"
