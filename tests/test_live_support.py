@@ -136,7 +136,7 @@ class Gunicorn:
         """``{pid: stats}`` for every worker (asks on fresh connections until each has answered)."""
         found, pids = {}, set(self.worker_pids())
         for _ in range(attempts):
-            s = requests.get(self.url("/api/v1/events/stats"), timeout=5).json()
+            s = requests.get(self.url("/_delivery/stats"), timeout=5).json()
             found[s["pid"]] = s
             if pids <= set(found):
                 break

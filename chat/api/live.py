@@ -2,7 +2,7 @@
 from flask import jsonify, request
 
 from ..actions import live
-from . import bp
+from . import bp, openapi
 from .helpers import json_body, me, signed_in
 
 
@@ -25,3 +25,13 @@ def set_presence():
 def presence():
     """``?user_id=…&user_id=…`` → ``{"presence": {user_id: status}}`` for people you share a conversation with."""
     return jsonify(presence=live.presence_of(me(), request.args.getlist("user_id")[:500]))
+
+
+_status = {"enum": ["online", "away", "offline"]}
+openapi.PATHS["/api/v1/presence"] = {
+    "post": openapi._op("Say whether you are at the screen", openapi._ok(200, openapi._obj(status=_status)),
+                        body=openapi._body(["status"], status={"enum": ["online", "away"]})),
+    "get": openapi._op("Presence of people you share a conversation with",
+                       openapi._ok(200, openapi._obj(presence={"type": "object", "additionalProperties": _status})),
+                       params=[("user_id", openapi._str)]),
+}

@@ -26,6 +26,11 @@ def init_app(app):
         relay.sweep_hooks.append(every(float(config.get("REDIS_IDLE_SECONDS", 60)), broker.trim_idle))
     app.extensions["chat.broker"] = broker
     app.extensions["chat.relay"] = relay
+    if config.get("DELIVERY_STATS"):  # for tests and benchmarks only: never on in production
+        from flask import jsonify
+
+        from .stats import process_stats
+        app.add_url_rule("/_delivery/stats", "delivery_stats", lambda: jsonify(process_stats(broker)))
 
 
 def make_broker(config):
