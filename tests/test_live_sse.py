@@ -2,7 +2,7 @@
 import json
 import time
 
-from chat.delivery.stream import _sse
+from chat.delivery.sse import format_event as _sse
 
 
 def parse_sse(text):

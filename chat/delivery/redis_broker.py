@@ -1,11 +1,8 @@
-"""The Redis broker: a per-user delivery log in Redis Streams, and live fan-out over one Pub/Sub channel.
+"""The Redis broker: the per-user delivery log in Redis Streams (``redis_log``), and live fan-out over one
+Pub/Sub channel that each worker process reads on one connection (``reader.PubSubReader``).
 
-Publishing one outbox row is one Lua script, so it is atomic: it claims ``outbox:{row}`` with ``SET NX``
-(a retry of the same row does nothing), appends one entry per recipient to ``user:{id}:events``
-(``XADD … MAXLEN ~ N``), and ``PUBLISH``es the entry ids with the payload to ``chat:events``. Each worker
-process reads that channel on one connection (``reader.PubSubReader``) and queues each event for the
-streams it holds. Payloads shared by many recipients (the message, the conversation) are stored once per
-row under ``outbox:{row}:{n}`` and referenced from the entries.
+Clients are made lazily in the process that uses them, with short timeouts: a Redis outage makes
+publishing fail fast (the outbox keeps the rows), never hangs a request.
 """
 import json
 import os
@@ -16,43 +13,12 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .broker import Broker, BrokerUnavailable, CursorTooOld, EpochChanged
-from .events import ZERO, Event, Shared, entry_key, json_text
+from .events import ZERO, Event, Shared, json_text
 from .presence import RedisPresence
 from .reader import PubSubReader
+from .redis_log import CHANNEL, EPOCH_KEY, PUBLISH_ROW, check_cursor, script_args, stream_key
 
-CHANNEL = "chat:events"
-EPOCH_KEY = "chat:epoch"
-DEDUPE_SECONDS = 7 * 24 * 3600
-BLOB_SECONDS = 7 * 24 * 3600  # older entries cannot be replayed: a client that far behind gets ``reset``
 ROWS_PER_PIPELINE = 50
-
-PUBLISH_ROW = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return false end
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('SET', KEYS[2], epoch)
-end
-local i = 10
-for _ = 1, tonumber(ARGV[9]) do
-  redis.call('SET', ARGV[i], ARGV[i + 1], 'EX', ARGV[5])
-  i = i + 2
-end
-if #KEYS == 2 then return epoch end
-local ids = {}
-for j = 3, #KEYS do
-  ids[#ids + 1] = redis.call('XADD', KEYS[j], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[i], 'b', ARGV[i + 1],
-                             'x', ARGV[i + 2], 'k', ARGV[i + 3], 'r', ARGV[1], 'c', ARGV[7])
-  i = i + 4
-end
-redis.call('PUBLISH', ARGV[6], 'd\\n' .. epoch .. '\\n' .. table.concat(ids, ',') .. '\\n' .. ARGV[8])
-return epoch
-"""
-
-
-def stream_key(user_id):
-    return f"user:{user_id}:events"
-
 
 class RedisBroker(Broker):
     """Delivery log and live fan-out through Redis, shared by every worker and machine."""
@@ -124,35 +90,12 @@ class RedisBroker(Broker):
             try:
                 pipe = self.client().pipeline(transaction=False)
                 for row in chunk:
-                    self._script(*self._script_args(*row), client=pipe)
+                    self._script(*script_args(*row, log_length=self.log_length), client=pipe)
                 pipe.execute()
             except redis.RedisError as error:
                 raise BrokerUnavailable(f"Redis: {error}", published=done) from error
             done += len(chunk)
         return done
-
-    def _script_args(self, row_id, conversation_id, deliveries):
-        blob_names, blob_args, blob_json = {}, [], []
-        for d in deliveries:
-            if id(d.base) not in blob_names:
-                name = f"outbox:{row_id}:{len(blob_names)}"
-                blob_names[id(d.base)] = name
-                text = json_text(d.base)
-                blob_args += [name, text]
-                blob_json.append(f"{json_text(name)}:{text}")
-        keys = [f"outbox:{row_id}", EPOCH_KEY]
-        entry_args, events, ks = [], [], {}
-        for d in deliveries:
-            k = ks[d.user_id] = ks.get(d.user_id, -1) + 1
-            extra = json_text(d.extra) if d.extra else ""
-            keys.append(stream_key(d.user_id))
-            entry_args += [d.type, blob_names[id(d.base)], extra, k]
-            events.append([d.user_id, d.type, blob_names[id(d.base)], d.extra or None, k])
-        template = '{"r":%d,"c":%s,"b":{%s},"e":%s}' % (
-            row_id, json_text(conversation_id), ",".join(blob_json), json_text(events))
-        args = [row_id, secrets.token_hex(6), DEDUPE_SECONDS, self.log_length, BLOB_SECONDS, CHANNEL,
-                conversation_id or "", template, len(blob_names)] + blob_args + entry_args
-        return keys, args
 
     def publish_ephemeral(self, user_ids, event_type, data):
         payload = json_text({"t": event_type, "d": data, "u": list(user_ids)})
@@ -218,7 +161,7 @@ class RedisBroker(Broker):
                 raise BrokerUnavailable(f"Redis: {result}")
         if current != epoch:
             raise EpochChanged(f"the log's epoch is {current}, not {epoch}")
-        _check_cursor(after, None if isinstance(info, Exception) else info)
+        check_cursor(after, None if isinstance(info, Exception) else info)
         return self._events(epoch, entries)
 
     def _events(self, epoch, entries):
@@ -241,18 +184,3 @@ class RedisBroker(Broker):
             return "ok"
         except redis.RedisError:
             return "down"
-
-
-def _check_cursor(after, info):
-    """Raise ``CursorTooOld`` unless the log still holds every entry after ``after``."""
-    after_key = entry_key(after)
-    if info is None:  # no log at all: fine only for a cursor from before the user's first event
-        if after_key != (0, 0):
-            raise CursorTooOld("no delivery log for this user")
-        return
-    if after_key > entry_key(info["last-generated-id"]):
-        raise CursorTooOld(f"entry {after} was never written")
-    first = info.get("first-entry")
-    trimmed = int(info.get("entries-added", 0)) > int(info["length"])
-    if trimmed and (first is None or after_key < entry_key(first[0])):
-        raise CursorTooOld(f"entries after {after} were trimmed from the log")

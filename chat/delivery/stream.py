@@ -7,14 +7,13 @@ events, skipping any it already sent. A cursor from another epoch, or one the lo
 """
 import logging
 import queue
-import re
-import socket
 import time
 
 from flask import current_app, request, stream_with_context
 
 from .broker import BrokerUnavailable, CursorTooOld, EpochChanged
-from .events import CLOSE, RESYNC, ZERO, entry_key, json_text, parse_cursor
+from .events import CLOSE, RESYNC, ZERO, entry_key, parse_cursor
+from .sse import SEND_BUFFER, cut_off, format_event, json_render, limit_send_buffer
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +21,6 @@ RETRY_MS = 2000     # how long an EventSource waits before reconnecting
 PAGE = 500          # log entries read per round trip when catching up
 MAX_BATCH = 100     # queued events written to the socket in one go
 MAX_HEARTBEAT = 20  # seconds; proxies (Heroku: 55 s) drop quieter connections
-SEND_BUFFER = 64 * 1024  # bytes the kernel may hold for one stream (it doubles this)
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def json_render(event):
-    """The JSON API's renderer: ``event: <type>`` with the data as one line of JSON."""
-    return [(event["type"], json_text(event["data"]))]
 
 
 def sse_response(user_id, last_event_id, render):
@@ -45,7 +37,7 @@ def sse_response(user_id, last_event_id, render):
                          heartbeat=min(float(app.config.get("SSE_HEARTBEAT_SECONDS", 15)), MAX_HEARTBEAT))
     sock = request.environ.get("gunicorn.socket") or request.environ.get("gunicorn.sock")  # gevent, pywsgi
     if sock is not None:
-        _limit_send_buffer(sock, int(app.config.get("SSE_SEND_BUFFER", SEND_BUFFER)))
+        limit_send_buffer(sock, int(app.config.get("SSE_SEND_BUFFER", SEND_BUFFER)))
     body = stream_with_context(stream.run(last_event_id, sock))
     response = current_app.response_class(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
@@ -69,7 +61,7 @@ class EventStream:
         from ..actions import live
         sub = self.broker.subscribe(self.user_id)  # first, so nothing published from now on is missed
         if sock is not None:
-            sub.on_overflow = lambda: _shut(sock)
+            sub.on_overflow = lambda: cut_off(sock)
         token = None
         try:
             self.cursor = last_event_id or None
@@ -175,7 +167,7 @@ class EventStream:
         self.epoch, self.entry = epoch, self.broker.latest(self.user_id)
         self.cursor, self.continuous = None, True
         self.last_order.clear()
-        yield _sse([("reset", "{}")] if self.render is json_render else
+        yield format_event([("reset", "{}")] if self.render is json_render else
                    self._render({"id": f"{epoch}:{self.entry}", "type": "reset", "data": {}}),
                    f"{epoch}:{self.entry}")
 
@@ -203,8 +195,8 @@ class EventStream:
 
     def _format(self, event):
         if self.render is json_render:
-            return _sse(((event.type, event.data_json()),), event.id)
-        return _sse(self._render(event.as_dict()), event.id)
+            return format_event(((event.type, event.data_json()),), event.id)
+        return format_event(self._render(event.as_dict()), event.id)
 
     def _render(self, event):
         try:
@@ -225,34 +217,3 @@ def current_cursor(user_id):
         return f"{broker.epoch()}:{broker.latest(user_id)}"
     except BrokerUnavailable:
         return None
-
-
-def _sse(pairs, event_id):
-    out = []
-    pairs = list(pairs)
-    for i, (name, data) in enumerate(pairs):
-        out.append(f"event: {_LINE_BREAK.sub(' ', str(name))}\n")
-        if event_id and i == len(pairs) - 1:
-            out.append(f"id: {event_id}\n")
-        out.extend(f"data: {line}\n" for line in _LINE_BREAK.split(str(data)))
-        out.append("\n")
-    if not pairs and event_id:
-        out.append(f"id: {event_id}\n\n")  # moves the client's cursor without dispatching an event
-    return "".join(out)
-
-
-def _limit_send_buffer(sock, size):
-    """Cap the kernel's buffer for this stream (autotuning lets it reach megabytes for a client that
-    stopped reading); beyond it, the stream's bounded queue fills and the client is cut off."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
-    except OSError:
-        pass
-
-
-def _shut(sock):
-    """Cut a client off (it stopped reading); a write blocked on it fails and the stream ends."""
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass

@@ -1,0 +1,46 @@
+"""The Server-Sent Events wire format, and the socket settings a long-lived stream needs."""
+import re
+import socket
+
+from .events import json_text
+
+SEND_BUFFER = 64 * 1024  # bytes the kernel may hold for one stream (it doubles this)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line ends SSE knows (not str.splitlines' others)
+
+
+def json_render(event):
+    """The JSON API's renderer: ``event: <type>`` with the data as one line of JSON."""
+    return [(event["type"], json_text(event["data"]))]
+
+
+def format_event(pairs, event_id):
+    """SSE text for ``(name, data)`` pairs; multi-line data becomes several ``data:`` lines and the
+    ``id:`` goes with the last pair, so the client's cursor moves once the whole event has arrived."""
+    out = []
+    pairs = list(pairs)
+    for i, (name, data) in enumerate(pairs):
+        out.append(f"event: {_LINE_BREAK.sub(' ', str(name))}\n")
+        if event_id and i == len(pairs) - 1:
+            out.append(f"id: {event_id}\n")
+        out.extend(f"data: {line}\n" for line in _LINE_BREAK.split(str(data)))
+        out.append("\n")
+    if not pairs and event_id:
+        out.append(f"id: {event_id}\n\n")  # moves the client's cursor without dispatching an event
+    return "".join(out)
+
+
+def limit_send_buffer(sock, size):
+    """Cap the kernel's buffer for this stream (autotuning lets it reach megabytes for a client that
+    stopped reading); beyond it, the stream's bounded queue fills and the client is cut off."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    except OSError:
+        pass
+
+
+def cut_off(sock):
+    """Cut a client off (it stopped reading); a write blocked on it fails and the stream ends."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
