@@ -84,7 +84,8 @@ class Gunicorn:
         self.app_spec = f"chat:create_app({settings!r})"
         self.env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, SECRET_KEY="test-secret",
                         CHAT_ENV="production", PORT=str(self.port), HOST="127.0.0.1",
-                        WEB_CONCURRENCY=str(workers), GUNICORN_ACCESS_LOG="/dev/null")
+                        WEB_CONCURRENCY=str(workers), GUNICORN_ACCESS_LOG="/dev/null",
+                        DATABASE_POOL_SIZE="4")  # at most 8 Postgres connections a worker: the server is shared
         self.log_path = log_path or f"/tmp/chat-gunicorn-{self.port}.log"
         self.process = None
 
