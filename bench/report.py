@@ -23,6 +23,14 @@ def _fmt(value, unit=""):
     return text + unit
 
 
+def _ratio(value):
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    return f"{value:.2g}" if value < 0.1 else f"{value:,.2f}"
+
+
 def headlines(r):
     """Rows of (target, figure, app value, baseline name, baseline value, ratio, verdict, others' CPU %)."""
     app, null, base = r.get("app", {}), r.get("null", {}), r.get("baselines", {})
@@ -94,7 +102,8 @@ def headlines(r):
                      f"{st.get('lost')} / {st.get('duplicates')} / {st.get('resets')}", "must be", "0 / 0 / 0", None,
                      ("met" if st["streams"] >= 10_000 else "met at this size") if ok else "missed"))
         null_s = _get(null, "storm", "reconnect_seconds")
-        rows.append(("reconnect storm", "seconds until every stream is back", st["reconnect_seconds"],
+        back = "every stream" if st["reconnected"] >= st["streams"] else f"{st['reconnected']:,} of {st['streams']:,}"
+        rows.append(("reconnect storm", f"seconds until {back} reconnected", st["reconnect_seconds"],
                      "null SSE server (no replay)", null_s, ratio(st["reconnect_seconds"], null_s), ""))
     return rows
 
@@ -120,6 +129,7 @@ def plot(out_dir, r):
 
     fig, ax = plt.subplots(figsize=(8, 5))
     drew = False
+    colors = {"app": "tab:blue", "null": "tab:orange"}
     for name, data in series:
         steps = _get(data, "deliveries", "steps") or []
         pts = [s for s in steps if s["delivery_ms"]["p50"] is not None]
@@ -127,7 +137,7 @@ def plot(out_dir, r):
             continue
         x = [s["deliveries_per_second"] for s in pts]
         for key, style in (("p50", "-o"), ("p99", "--s"), ("max", ":^")):
-            ax.plot(x, [s["delivery_ms"][key] for s in pts], style, label=f"{labels[name]} {key}")
+            ax.plot(x, [s["delivery_ms"][key] for s in pts], style, color=colors[name], label=f"{labels[name]} {key}")
         drew = True
     if drew:
         ax.axhline(1000, color="grey", lw=0.8)
@@ -191,7 +201,9 @@ def markdown(r, images=()):
     g = r.get("gunicorn", {})
     lines = [f"# Benchmark report — {r.get('mode')} run of {r.get('started_at')}", "",
              f"Duration {_fmt(r.get('duration_seconds'))} s (data set-up {_fmt(r.get('seed_seconds'))} s). "
-             f"Command: `{r.get('command')}`.", "",
+             f"Command: `{r.get('command')}`. Code: commit {_get(r, 'code', 'commit')}"
+             + (f", with uncommitted changes to {', '.join(_get(r, 'code', 'uncommitted_app_files'))}"
+                if _get(r, "code", "uncommitted_app_files") else "") + ".", "",
              f"Machine: {m.get('cpus')} × {m.get('cpu_model')}, {m.get('memory_gb')} GB, Linux {m.get('kernel')}; "
              f"Python {m.get('python')}, gevent {m.get('gevent')}, gunicorn {m.get('gunicorn')}; "
              f"{m.get('postgres')}; {m.get('redis')}.", "",
@@ -205,7 +217,7 @@ def markdown(r, images=()):
              "|---|---|---|---|---|---|---|---|"]
     for row in headlines(r):
         t, fig, v, bname, bval, rr, verdict, other = row
-        lines.append(f"| {t} | {fig} | {_fmt(v)} | {bname} | {_fmt(bval)} | {_fmt(rr)} | {verdict} | "
+        lines.append(f"| {t} | {fig} | {_fmt(v)} | {bname} | {_fmt(bval)} | {_ratio(rr)} | {verdict} | "
                      f"{_fmt(other, '%')} |")
     lines += ["", "*others' CPU*: what processes outside this run used (% of one core) while the app's figure was "
               "taken; above ~30% the figure is disturbed."]

@@ -74,6 +74,7 @@ class Run:
     def execute(self):
         sizes, results = self.sizes, self.results
         results["machine"] = system.machine()
+        results["code"] = system.code_version(services.ROOT)
         facts, problems, notes = system.check(sizes.idle_steps[-1])
         results["limits"] = facts
         for note in notes:
@@ -85,7 +86,7 @@ class Run:
         self.log(f"{sizes.name} run into {self.out_dir}; open-file limit {facts['nofile'][0]}, "
                  f"somaxconn {facts['somaxconn']}, ports {facts['ip_local_port_range']}")
         redis = db = app_server = null_server = None
-        db = services.PostgresDatabase()
+        db = self.db = services.PostgresDatabase()
         self.monitor = Monitor(db.name)
         self.monitor.start()
         try:
@@ -114,12 +115,6 @@ class Run:
             self.log(f"app up on {app_server.port} ({results['gunicorn']['workers']} workers); "
                      f"outbox rows unpublished: {left}")
             self._scenarios(AppTarget(self, app_server), data)
-            if self.wants("history"):
-                self.log("history")
-                results.setdefault("app", {})["history"] = self.measure(
-                    history.run, self, app_server.port, db.url, data["history_id"], data["history_reader"],
-                    sizes.history_messages, sizes.history_depths, sizes.history_samples, data["hub"],
-                    sizes.inbox_conversations)
         finally:
             self.monitor.stop()
             if self.sender is not None:
@@ -190,37 +185,58 @@ class Run:
         self.log(f"  {base['pgbench_insert']['tps']:.0f} inserts/s, p99 {base['pgbench_insert']['latency_ms']['p99']} ms")
 
     def _scenarios(self, target, data):
-        sizes = self.sizes
-        out = self.results.setdefault(target.name, {})
+        """Run the wanted scenarios against ``target``; the app gets a fresh server before each group, so
+        that the backlog an overload leaves behind does not slow down the next figure."""
+        sizes, out = self.sizes, self.results.setdefault(target.name, {})
         is_app = target.name == "app"
-        with profile.maybe(self, target, "idle"):
-            if self.wants("idle") or self.wants("storm"):
-                self.log(f"idle streams ({target.name})")
-                out["idle"] = self.measure(idle.run, self, target, data["people"], sizes.idle_steps,
-                                           sizes.cpu_window)
+        groups = []
+        if self.wants("idle") or self.wants("storm"):
+            groups.append(("idle", lambda: self._idle_and_storm(target, data, out)))
+        if self.wants("fanout"):
+            groups.append(("fanout", lambda: out.__setitem__("fanout", self.measure(
+                fanout.run, self, target, data["fanout_id"], data["fanout_members"], sizes.fanout_messages,
+                sizes.fanout_interval))))
+        if self.wants("deliveries"):
+            groups.append(("deliveries", lambda: out.__setitem__("deliveries", self.measure(
+                deliveries.run, self, target, data["small_people"], data["small_groups"], sizes.delivery_rates,
+                sizes.step_seconds))))
+        if is_app and self.wants("sends"):
+            groups.append(("sends", lambda: out.__setitem__("sends", self.measure(
+                sends.run, self, target, data["send_pairs"], sizes.sends_rate, sizes.sends_seconds,
+                sizes.sends_concurrency, sizes.closed_seconds))))
+        if is_app and self.wants("history"):
+            groups.append(("history", lambda: out.__setitem__("history", self.measure(
+                history.run, self, target.server.port, self.db.url, data["history_id"], data["history_reader"],
+                sizes.history_messages, sizes.history_depths, sizes.history_samples, data["hub"],
+                sizes.inbox_conversations))))
+        for i, (name, step) in enumerate(groups):
+            if i:
+                self._fresh(target)
+            self.log(f"{name} ({target.name})")
+            with profile.maybe(self, target, name):
+                step()
+
+    def _idle_and_storm(self, target, data, out):
+        sizes = self.sizes
+        out["idle"] = self.measure(idle.run, self, target, data["people"], sizes.idle_steps, sizes.cpu_window)
         if self.wants("storm"):
             self.log(f"reconnect storm ({target.name})")
-            with profile.maybe(self, target, "storm"):
-                out["storm"] = self.measure(storm.run, self, target, data["storm_groups"], sizes.storm_rate,
-                                            sizes.storm_seconds, sizes.storm_drop_after, check=is_app)
-        if self.wants("idle") or self.wants("storm"):
-            call_all(self.stream_workers, "close", timeout=300)
-            time.sleep(1)
-        if self.wants("fanout"):
-            self.log(f"fan-out ({target.name})")
-            with profile.maybe(self, target, "fanout"):
-                out["fanout"] = self.measure(fanout.run, self, target, data["fanout_id"], data["fanout_members"],
-                                             sizes.fanout_messages, sizes.fanout_interval)
-        if self.wants("deliveries"):
-            self.log(f"deliveries/s ({target.name})")
-            with profile.maybe(self, target, "deliveries"):
-                out["deliveries"] = self.measure(deliveries.run, self, target, data["small_people"],
-                                                 data["small_groups"], sizes.delivery_rates, sizes.step_seconds)
-        if is_app and self.wants("sends"):
-            self.log("sends (app)")
-            with profile.maybe(self, target, "sends"):
-                out["sends"] = self.measure(sends.run, self, target, data["send_pairs"], sizes.sends_rate,
-                                            sizes.sends_seconds, sizes.sends_concurrency, sizes.closed_seconds)
+            out["storm"] = self.measure(storm.run, self, target, data["storm_groups"], sizes.storm_rate,
+                                        sizes.storm_seconds, sizes.storm_drop_after, check=target.name == "app")
+        call_all(self.stream_workers, "close", timeout=300)
+        time.sleep(1)
+
+    def _fresh(self, target):
+        """Close every stream and connection; for the app, restart gunicorn and wait for the outbox."""
+        call_all(self.stream_workers, "close", timeout=300)
+        self.sender.call("close")
+        if target.name != "app":
+            return
+        started = time.monotonic()
+        target.server.stop()
+        target.server.start()
+        left = seed.settle_outbox(self.db.url, timeout=120)
+        self.log(f"  fresh app server in {time.monotonic() - started:.1f} s (outbox rows unpublished: {left})")
 
 
 def _streams_main(conn):

@@ -235,12 +235,28 @@ class StreamSet:
         await asyncio.sleep(0.1)
         return {"dropped": dropped}
 
-    async def op_resume(self, concurrency=10000, timeout=60.0):
-        """Reconnect every stream that is not open, each with the last id it saw."""
+    async def op_resume(self, concurrency=10000, timeout=60.0, attempts=5):
+        """Reconnect every stream that is not open, each with the last id it saw, all at once.
+
+        A reconnect that fails is tried again after the stream's ``retry`` delay, as EventSource does,
+        up to ``attempts`` times; the summary counts the streams still down at the end.
+        """
         todo = [s for s in self.streams if s.state != "open"]
-        summary = await self.connect_all(todo, concurrency, timeout)
-        summary["with_cursor"] = sum(1 for s in todo if s.last_id)
-        return summary
+        with_cursor = sum(1 for s in todo if s.last_id)
+        started, tries, errors = time.monotonic(), 0, defaultdict(int)
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(max((s._events.retry or 3000) / 1000 if s._events else 3.0 for s in todo))
+            tries += len(todo)
+            summary = await self.connect_all(todo, concurrency, timeout)
+            for k, v in summary["errors"].items():
+                errors[k] += v
+            todo = [s for s in todo if s.state != "open"]
+            if not todo:
+                break
+        total = len([s for s in self.streams])
+        return {"ok": total - len(todo), "failed": len(todo), "errors": dict(errors), "attempts": tries,
+                "seconds": time.monotonic() - started, "with_cursor": with_cursor}
 
     async def op_close(self):
         """Close every stream (gracefully, FIN) and forget them."""

@@ -47,6 +47,19 @@ def machine():
     }
 
 
+def code_version(root):
+    """The commit measured, and the files that differed from it (other people's work in progress)."""
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    changed = [line[3:] for line in git("status", "--porcelain").splitlines() if line[3:].startswith(("chat/", "app.py",
+                                                                                                      "gunicorn.conf.py",
+                                                                                                      "supabase/"))]
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(), "uncommitted_app_files": changed}
+
+
 def check(connections_needed):
     """``(facts, problems, notes)``: limits as found/set, blocking problems, and advisories."""
     problems, notes = [], []

@@ -101,8 +101,9 @@ def merge_summaries(answers):
         merged["seconds"] = max(merged["seconds"], a["seconds"])
         for k, v in a["errors"].items():
             merged["errors"][k] = merged["errors"].get(k, 0) + v
-        if "with_cursor" in a:
-            merged["with_cursor"] = merged.get("with_cursor", 0) + a["with_cursor"]
+        for key in ("with_cursor", "attempts"):
+            if key in a:
+                merged[key] = merged.get(key, 0) + a[key]
     return merged
 
 

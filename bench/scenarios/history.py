@@ -74,8 +74,11 @@ def run(run, port, database_url, conversation_id, reader, total, depths, samples
         sql = _CONVERSATIONS_SQL.format(cap=UNREAD_CAP, filters="").replace(":viewer", "%(viewer)s") \
             .replace(":limit", "%(limit)s")
         inbox_sql = _sql_timings(conn, sql, {"viewer": hub["id"], "limit": 50}, samples, hub["id"])
-        plan = "\n".join(r[0] for r in conn.execute("explain (analyze, buffers) " + sql,
-                                                    {"viewer": hub["id"], "limit": 50}).fetchall())
+        with conn.transaction():  # the plan as the app runs it: as the user, under RLS
+            conn.execute("select set_config('request.jwt.claims', %s, true), set_config('role', 'authenticated', true)",
+                         (json.dumps({"sub": hub["id"], "role": "authenticated"}),))
+            plan = "\n".join(r[0] for r in conn.execute("explain (analyze, buffers) " + sql,
+                                                        {"viewer": hub["id"], "limit": 50}).fetchall())
     inbox = {"conversations": hub_count, "http_ms": summary_ms(inbox_http), "rows_sql_ms": summary_ms(inbox_sql),
              "plan": plan}
     run.log(f"  conversation list ({hub_count} conversations): HTTP p50 {inbox['http_ms']['p50']} ms, "

@@ -1,7 +1,7 @@
 """(1) Idle streams ramped up: connections held, server memory per connection, idle CPU."""
 import time
 
-from ..targets import stream_stats
+from ..targets import stream_stats, wait_for_settled
 
 
 def run(run, target, people, steps, cpu_window, settle=2.0):
@@ -19,12 +19,13 @@ def run(run, target, people, steps, cpu_window, settle=2.0):
             failures[k] = failures.get(k, 0) + v
         opened = want
         time.sleep(settle)
+        settled = wait_for_settled(run, timeout=120, quiet=3)  # presence announcements of the newcomers
         held = stream_stats(run)["open"]
         mem = target.memory()
         cpu0, t0 = target.cpu_seconds(), time.monotonic()
         time.sleep(cpu_window)
         cpu = (target.cpu_seconds() - cpu0) / (time.monotonic() - t0)
-        point = {"connections": want, "held": held, "failed": summary["failed"],
+        point = {"connections": want, "held": held, "failed": summary["failed"], "settled_seconds": settled,
                  "open_seconds": round(summary["seconds"], 2), "pss_mb": round(mem["pss"] / 2**20, 1),
                  "uss_mb": round(mem["uss"] / 2**20, 1), "rss_mb": round(mem["rss"] / 2**20, 1),
                  "kb_per_connection": round((mem["pss"] - base["pss"]) / max(held, 1) / 1024, 2),

@@ -38,7 +38,8 @@ def run(run, target, groups, rate, seconds, drop_after, check=True):
     reconnected_in = time.monotonic() - dropped_at
     storm = sender.receive(timeout=seconds + 600)
     results += storm["results"]
-    outcome = {"streams": dropped, "groups": len(groups), "reconnected": resume["ok"], "reconnect_failures": resume["errors"],
+    outcome = {"streams": dropped, "groups": len(groups), "reconnected": resume["ok"],
+               "reconnect_attempts": resume.get("attempts"), "reconnect_failures": resume["errors"],
                "with_cursor": resume.get("with_cursor"), "reconnect_seconds": round(reconnected_in, 3),
                "rate": rate, "seconds": seconds, "send_errors": send_errors(results)}
     if check:
