@@ -3,6 +3,7 @@
 No tests here: ``test_live_gunicorn.py`` uses these.
 """
 import codecs
+import http.client
 import json
 import os
 import signal
@@ -147,16 +148,35 @@ class Gunicorn:
         """POST JSON with a bearer token on a fresh connection; retries a refused connection."""
         for attempt in range(retries):
             try:
-                return requests.post(self.url("/api/v1" + path), json=body, timeout=10,
-                                     headers={"Authorization": f"Bearer {token}", "Connection": "close"})
-            except requests.ConnectionError:
+                return self.request("POST", path, token, body)
+            except ConnectionError:
                 if attempt == retries - 1:
                     raise
                 time.sleep(0.2)
 
     def patch(self, path, token, body):
-        return requests.patch(self.url("/api/v1" + path), json=body, timeout=10,
-                              headers={"Authorization": f"Bearer {token}", "Connection": "close"})
+        return self.request("PATCH", path, token, body)
+
+    def request(self, method, path, token, body):
+        """One API request on its own connection (so requests spread over the workers)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, "/api/v1" + path, body=json.dumps(body),
+                               headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            response = connection.getresponse()
+            return Reply(response.status, response.read())
+        finally:
+            connection.close()
+
+
+class Reply:
+    """The little of a response the tests look at."""
+
+    def __init__(self, status_code, content):
+        self.status_code, self.text = status_code, content.decode()
+
+    def json(self):
+        return json.loads(self.text)
 
 
 class Listener(threading.Thread):
@@ -167,6 +187,7 @@ class Listener(threading.Thread):
         self.port, self.token, self.reconnect, self.rcvbuf = port, token, reconnect, rcvbuf
         self.last_id = last_event_id
         self.events = []
+        self._created = []
         self.connects = 0
         self.refused = []
         self.opened = threading.Event()
@@ -230,8 +251,10 @@ class Listener(threading.Thread):
                 return
 
     def _received(self, block):
-        data = json.loads(block["data"]) if block["data"] else None
-        self.events.append((block["event"], block["id"], data))
+        event = Received(block["event"], block["id"], block["data"])
+        self.events.append(event)
+        if event.type == "message.created":
+            self._created.append((event.data["conversation_id"], event.data["seq"]))
 
     def close(self):
         self._stopping = True
@@ -246,11 +269,32 @@ class Listener(threading.Thread):
     # --- what arrived ------------------------------------------------------------------------------
     def created(self, conversation_id=None):
         """``seq`` of every ``message.created`` received (of one conversation, if given), in order."""
-        return [d["seq"] for t, _, d in self.events
-                if t == "message.created" and (conversation_id is None or d["conversation_id"] == conversation_id)]
+        return [seq for cid, seq in list(self._created) if conversation_id is None or cid == conversation_id]
+
+    def created_count(self):
+        return len(self._created)
 
     def of_type(self, event_type):
-        return [d for t, _, d in self.events if t == event_type]
+        return [e.data for e in self.events if e.type == event_type]
+
+    def logged(self):
+        """``(type, id, data)`` of the events that carry a cursor (typing and presence do not)."""
+        return [(e.type, e.id, e.data) for e in self.events if e.id]
+
+
+class Received:
+    """One event as a client saw it; its JSON is decoded when first looked at."""
+
+    __slots__ = ("type", "id", "raw", "_data")
+
+    def __init__(self, event_type, event_id, raw):
+        self.type, self.id, self.raw, self._data = event_type, event_id, raw, None
+
+    @property
+    def data(self):
+        if self._data is None and self.raw:
+            self._data = json.loads(self.raw)
+        return self._data
 
 
 def listen(server, people, indexes, **options):

@@ -39,8 +39,18 @@ def limit_send_buffer(sock, size):
 
 
 def cut_off(sock):
-    """Cut a client off (it stopped reading); a write blocked on it fails and the stream ends."""
+    """Cut a client off (it stopped reading): a write blocked on it fails (EPIPE) and the stream ends.
+
+    The shutdown goes through a duplicate of the socket: gevent's own ``shutdown`` would cancel the
+    blocked write with EBADF, which servers log as an error; a plain broken pipe they expect.
+    """
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        duplicate = socket.fromfd(sock.fileno(), sock.family, sock.type)
+    except OSError:
+        return
+    try:
+        duplicate.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+    finally:
+        duplicate.close()
