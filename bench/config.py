@@ -43,9 +43,9 @@ class Sizes:
 QUICK = Sizes(
     name="quick", idle_steps=[250, 500, 1000], cpu_window=2, storm_group=50, storm_rate=20, storm_seconds=8,
     storm_drop_after=3, fanout_members=200, fanout_messages=10, fanout_interval=0.5, small_people=500,
-    small_group=5, delivery_rates=[25, 50, 100, 200, 400, 800, 1600, 3200], step_seconds=4, sends_rate=200,
+    small_group=5, delivery_rates=[25, 50, 100, 200, 400, 800, 1600, 3200], step_seconds=3, sends_rate=200,
     sends_seconds=5, sends_concurrency=8, closed_seconds=5, history_messages=200_000,
-    history_depths=[0, 10_000, 100_000, 190_000], history_samples=100, inbox_conversations=1000,
+    history_depths=[0, 10_000, 100_000, 190_000], history_samples=60, inbox_conversations=1000,
     redis_requests=50_000, pgbench_seconds=5,
 )
 

@@ -218,7 +218,7 @@ def markdown(r, images=()):
     for row in headlines(r):
         t, fig, v, bname, bval, rr, verdict, other = row
         lines.append(f"| {t} | {fig} | {_fmt(v)} | {bname} | {_fmt(bval)} | {_ratio(rr)} | {verdict} | "
-                     f"{_fmt(other, '%')} |")
+                     f"{'—' if other is None else f'{other:.0f}%'} |")
     lines += ["", "*others' CPU*: what processes outside this run used (% of one core) while the app's figure was "
               "taken; above ~30% the figure is disturbed."]
     lines += ["", "Baselines: "

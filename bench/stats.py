@@ -27,4 +27,4 @@ def ratio(value, baseline):
     """``value / baseline`` rounded, or None when either is missing or the baseline is zero."""
     if value is None or not baseline:
         return None
-    return round(value / baseline, 3)
+    return float(f"{value / baseline:.3g}")
