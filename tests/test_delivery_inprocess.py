@@ -277,3 +277,28 @@ def test_published_rows_are_pruned_after_the_retention(app, alice, bob):
         left = conn.execute(sa.select(outbox.c.id, outbox.c.published_at)).all()
     assert first not in [r.id for r in left] and len(left) == 3
     assert sum(1 for r in left if r.published_at is None) == 1
+
+
+@pytest.mark.parametrize("tail", [10, 300])
+def test_views_count_unread_as_the_inbox_does(app, alice, bob, carol, dave, monkeypatch, tail):
+    """The views work unread counts out from the conversation's tail; the inbox counts in SQL."""
+    from chat.actions import inbox
+    from chat.delivery import views
+    monkeypatch.setattr(views, "TAIL", tail)
+    group = conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"], dave["id"]])
+    people = [alice, bob, carol, dave]
+    sent = [messages.send_message(people[i % 3]["id"], group["id"], f"m{i}")[0] for i in range(40)]
+    for message in sent[3:30:4]:
+        messages.delete_message(message["sender_id"], message["id"])
+    for person, seq in ((bob, 5), (carol, 33), (dave, 0)):
+        reads.mark_read(person["id"], group["id"], seq)
+    db = app.extensions["chat.db"]
+    with db.transaction() as conn:
+        found = views.conversations_by_id(conn, [group["id"]])
+        members = views.members_by_conversation(conn, [group["id"]])
+        shown = views.conversation_views(conn, {group["id"]: {p["id"] for p in people}}, found, members)
+    _, own = shown[group["id"]]
+    for person in people:
+        expected = inbox.get_conversation(person["id"], group["id"])
+        assert own[person["id"]]["unread_count"] == expected["unread_count"], person["username"]
+        assert own[person["id"]]["last_read_seq"] == expected["last_read_seq"]

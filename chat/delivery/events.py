@@ -15,8 +15,12 @@ RESYNC = "resync"  # queue marker: the live feed may have a gap; read the log fr
 CLOSE = "close"    # queue marker: end the stream now (shutdown, or the client could not keep up)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def json_text(value):
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """``value`` as compact JSON on one line."""
+    return _ENCODER.encode(value)
 
 
 class Shared:

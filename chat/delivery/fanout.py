@@ -6,8 +6,12 @@ see the conversation in their list, each affected member also gets ``conversatio
 conversation as they see it; within one batch only the last such change per person carries it, since
 every view is computed from the same, latest state.
 """
+from collections import Counter
+
 from . import views
 from .events import Delivery
+
+BULK_ADDITIONS = 20
 
 # Changes after which every member's view of the conversation (preview, members, name) is out of date.
 VIEW_CHANGES = {"message.created", "message.deleted", "member.added", "member.removed", "conversation.updated"}
@@ -18,14 +22,15 @@ def expand(conn, rows):
     ids = list(dict.fromkeys(str(r.conversation_id) for r in rows if r.conversation_id is not None))
     people = views.members_by_conversation(conn, ids)
     found = views.conversations_by_id(conn, ids)
-    members = {cid: [p["id"] for p in group] for cid, group in people.items()}
+    members = {cid: group.ids for cid, group in people.items()}
     plan, wanted = _plan_views(rows, members, {cid: r.last_seq for cid, r in found.items()})
     shown = views.conversation_views(conn, wanted, found, people)
+    bulk = _bulk_additions(rows)
     expanded = []
     for row in rows:
         cid = str(row.conversation_id) if row.conversation_id is not None else None
         deliveries = [Delivery(user_id, row.event_type, row.payload, None)
-                      for user_id in _recipients(row, members.get(cid, []))]
+                      for user_id in _recipients(row, members.get(cid, []), cid in bulk)]
         shared, own = shown.get(cid, (None, {}))
         deliveries += [Delivery(user_id, "conversation.updated", shared, own[user_id])
                        for user_id in plan.get(row.id, ()) if user_id in own]
@@ -33,12 +38,23 @@ def expand(conn, rows):
     return expanded
 
 
-def _recipients(row, members):
+def _recipients(row, members, bulk=False):
     if row.event_type == "conversation.updated":
         return []  # a rename reaches people as their conversation.updated view
+    if row.event_type == "member.added" and bulk:
+        added = row.payload.get("user_id")
+        return [added] if added in members else []
     if row.event_type == "member.removed" and row.payload.get("user_id") not in members:
         return members + [row.payload["user_id"]]
     return members
+
+
+def _bulk_additions(rows):
+    """Conversations that gained more than ``BULK_ADDITIONS`` members in these rows (a group created with
+    its members): each newcomer hears of their own addition, everyone sees the members in their view,
+    instead of every member hearing of every addition (N² events for a group of N)."""
+    counts = Counter(str(r.conversation_id) for r in rows if r.event_type == "member.added")
+    return {cid for cid, count in counts.items() if count > BULK_ADDITIONS}
 
 
 def _plan_views(rows, members, last_seqs):

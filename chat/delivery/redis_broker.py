@@ -116,16 +116,19 @@ class RedisBroker(Broker):
             for user_id in payload["u"]:
                 self.deliver_local(user_id, event)
 
-    def _on_durable(self, epoch, ids, template):
-        shared = {}
-        row, conversation_id, blobs = template["r"], template["c"], template["b"]
-        for (user_id, event_type, blob, extra, k), entry in zip(template["e"], ids):
-            if not self.has_local(user_id):
-                continue
-            base = shared.get(blob)
-            if base is None:
-                base = shared[blob] = Shared(blobs[blob])
-            self.deliver_local(user_id, Event(event_type, base, extra, epoch, entry, conversation_id, row, k))
+    def _on_durable(self, epoch, ids, message):
+        row, conversation_id, blobs = message["r"], message["c"], message["b"]
+        position, shared = 0, {}
+        for event_type, name, k, people, extras in message["g"]:
+            for j, user_id in enumerate(people):
+                if self.has_local(user_id):
+                    base = shared.get(name)
+                    if base is None:
+                        base = shared[name] = Shared(blobs[name])
+                    extra = extras[j] if extras else None
+                    self.deliver_local(user_id, Event(event_type, base, extra, epoch, ids[position + j],
+                                                      conversation_id, row, k))
+            position += len(people)
 
     # --- the log ------------------------------------------------------------------------------------
     def epoch(self):

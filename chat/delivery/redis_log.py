@@ -16,6 +16,11 @@ EPOCH_KEY = "chat:epoch"
 DEDUPE_SECONDS = 24 * 3600  # a relay retries a row within seconds; a day is ample
 BLOB_SECONDS = 24 * 3600    # entries older than this cannot be replayed: such a client gets ``reset``
 
+# KEYS: outbox:{row}, chat:epoch, then one stream key per delivery. ARGV: row, a candidate epoch, the
+# dedupe TTL, MAXLEN, the payload TTL, the channel, the conversation, the live message's JSON, the shared
+# payloads (count, then name/value pairs), then the deliveries in groups sharing type, payload and index:
+# (count of groups, then per group: type, payload name, k, size, "1" if each has its own fields and
+# then those fields, one per delivery).
 PUBLISH_ROW = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return false end
 local epoch = redis.call('GET', KEYS[2])
@@ -29,11 +34,22 @@ for _ = 1, tonumber(ARGV[9]) do
   i = i + 2
 end
 if #KEYS == 2 then return epoch end
-local ids = {}
-for j = 3, #KEYS do
-  ids[#ids + 1] = redis.call('XADD', KEYS[j], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[i], 'b', ARGV[i + 1],
-                             'x', ARGV[i + 2], 'k', ARGV[i + 3], 'r', ARGV[1], 'c', ARGV[7])
-  i = i + 4
+local ids, key = {}, 3
+local groups = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, groups do
+  local t, b, k, n, own = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4] == '1'
+  i = i + 5
+  for _ = 1, n do
+    local x = ''
+    if own then
+      x = ARGV[i]
+      i = i + 1
+    end
+    ids[#ids + 1] = redis.call('XADD', KEYS[key], 'MAXLEN', '~', ARGV[4], '*', 't', t, 'b', b, 'x', x, 'k', k,
+                               'r', ARGV[1], 'c', ARGV[7])
+    key = key + 1
+  end
 end
 redis.call('PUBLISH', ARGV[6], 'd\\n' .. epoch .. '\\n' .. table.concat(ids, ',') .. '\\n' .. ARGV[8])
 return epoch
@@ -45,27 +61,34 @@ def stream_key(user_id):
 
 
 def script_args(row_id, conversation_id, deliveries, log_length):
-    """``(keys, args)`` for ``PUBLISH_ROW``: one row's deliveries, its shared payloads stored once."""
-    blob_names, blob_args, blob_json = {}, [], []
+    """``(keys, args)`` for ``PUBLISH_ROW``: one row's deliveries, each shared payload stored once.
+
+    The live message is ``{"r": row, "c": conversation, "b": {name: payload}, "g": [[type, name, k,
+    [user…], [own fields…] | null]…]}``; its entry ids follow the groups' order.
+    """
+    names, blob_args, blob_json, groups, ks = {}, [], [], {}, {}
     for d in deliveries:
-        if id(d.base) not in blob_names:
-            name = f"outbox:{row_id}:{len(blob_names)}"
-            blob_names[id(d.base)] = name
+        if id(d.base) not in names:
+            names[id(d.base)] = name = f"outbox:{row_id}:{len(names)}"
             text = json_text(d.base)
             blob_args += [name, text]
             blob_json.append(f"{json_text(name)}:{text}")
-    keys = [f"outbox:{row_id}", EPOCH_KEY]
-    entry_args, events, ks = [], [], {}
-    for d in deliveries:
         k = ks[d.user_id] = ks.get(d.user_id, -1) + 1
-        extra = json_text(d.extra) if d.extra else ""
-        keys.append(stream_key(d.user_id))
-        entry_args += [d.type, blob_names[id(d.base)], extra, k]
-        events.append([d.user_id, d.type, blob_names[id(d.base)], d.extra or None, k])
-    template = '{"r":%d,"c":%s,"b":{%s},"e":%s}' % (
-        row_id, json_text(conversation_id), ",".join(blob_json), json_text(events))
+        group = groups.setdefault((k, d.type, names[id(d.base)], bool(d.extra)), ([], []))
+        group[0].append(d.user_id)
+        group[1].append(d.extra)
+    keys, group_args, live = [f"outbox:{row_id}", EPOCH_KEY], [len(groups)], []
+    for (k, event_type, name, own), (people, extras) in sorted(groups.items(), key=lambda g: g[0][0]):
+        keys += [stream_key(u) for u in people]  # sorted by k: each person's events stay in order
+        group_args += [event_type, name, k, len(people), "1" if own else "0"]
+        own_json = [json_text(x) for x in extras] if own else None
+        group_args += own_json or []
+        live.append(f'[{json_text(event_type)},{json_text(name)},{k},{json_text(people)},'
+                    f'{"[" + ",".join(own_json) + "]" if own else "null"}]')
+    message = '{"r":%d,"c":%s,"b":{%s},"g":[%s]}' % (
+        row_id, json_text(conversation_id), ",".join(blob_json), ",".join(live))
     args = [row_id, secrets.token_hex(6), DEDUPE_SECONDS, log_length, BLOB_SECONDS, CHANNEL,
-            conversation_id or "", template, len(blob_names)] + blob_args + entry_args
+            conversation_id or "", message, len(names)] + blob_args + group_args
     return keys, args
 
 
