@@ -302,3 +302,15 @@ def test_views_count_unread_as_the_inbox_does(app, alice, bob, carol, dave, monk
         expected = inbox.get_conversation(person["id"], group["id"])
         assert own[person["id"]]["unread_count"] == expected["unread_count"], person["username"]
         assert own[person["id"]]["last_read_seq"] == expected["last_read_seq"]
+
+
+def test_a_group_created_with_many_members_does_not_tell_everyone_of_everyone(app, record, alice):
+    from chat.actions import accounts
+    crowd = [accounts.sign_up(f"c{i}@example.com", f"crowd{i}", "password123", f"C {i}") for i in range(25)]
+    rec = record(*crowd)
+    group = conversations.create_group(alice["id"], "crowd", [p["id"] for p in crowd])
+    for person in crowd:
+        added, view = rec.take(person)
+        assert (added.type, added.data["user_id"]) == ("member.added", person["id"])
+        assert view.type == "conversation.updated" and view.data["id"] == group["id"]
+        assert view.data["member_count"] == 26
