@@ -9,7 +9,7 @@ import logging
 import queue
 import time
 
-from flask import current_app, request, stream_with_context
+from flask import current_app, request
 
 from .broker import BrokerUnavailable, CursorTooOld, EpochChanged
 from .events import CLOSE, RESYNC, ZERO, entry_key, parse_cursor
@@ -33,13 +33,14 @@ def sse_response(user_id, last_event_id, render):
     """
     app = current_app._get_current_object()
     app.extensions["chat.relay"].start()  # this process sweeps the outbox while it holds streams
-    stream = EventStream(app.extensions["chat.broker"], user_id, render,
+    stream = EventStream(app, user_id, render,
                          heartbeat=min(float(app.config.get("SSE_HEARTBEAT_SECONDS", 15)), MAX_HEARTBEAT))
     sock = request.environ.get("gunicorn.socket") or request.environ.get("gunicorn.sock")  # gevent, pywsgi
     if sock is not None:
         limit_send_buffer(sock, int(app.config.get("SSE_SEND_BUFFER", SEND_BUFFER)))
-    body = stream_with_context(stream.run(last_event_id, sock))
-    response = current_app.response_class(body, mimetype="text/event-stream")
+    # No request context is kept for the stream's life (it costs memory per connection): presence and
+    # rendering run in an app context of their own.
+    response = current_app.response_class(stream.run(last_event_id, sock), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer the stream
     return response
@@ -48,8 +49,9 @@ def sse_response(user_id, last_event_id, render):
 class EventStream:
     """One client's stream: its position in the log (``epoch``, ``entry``) and what it has sent."""
 
-    def __init__(self, broker, user_id, render, heartbeat=15.0):
-        self.broker, self.user_id, self.render, self.heartbeat = broker, user_id, render, heartbeat
+    def __init__(self, app, user_id, render, heartbeat=15.0):
+        self.app, self.broker = app, app.extensions["chat.broker"]
+        self.user_id, self.render, self.heartbeat = user_id, render, heartbeat
         self.epoch = self.entry = None  # None until the position is known
         self.cursor = None              # the client's cursor, until the position is established
         self.pending = False            # the broker was unreachable: catch up when it is back
@@ -66,7 +68,7 @@ class EventStream:
         try:
             self.cursor = last_event_id or None
             yield f"retry: {RETRY_MS}\n\n" + self._catch_up(self._start)  # the position, before any byte
-            token = live.stream_opened(self.user_id)
+            token = self._in_app(live.stream_opened, self.user_id)
             if not self.continuous and not self.pending:
                 yield self._catch_up(self._resync)  # what the client missed
             last_write = last_refresh = time.monotonic()
@@ -76,7 +78,7 @@ class EventStream:
                 now = time.monotonic()
                 if now - last_refresh >= self.heartbeat:
                     last_refresh = now
-                    live.stream_alive(self.user_id, token)
+                    self._in_app(live.stream_alive, self.user_id, token)
                     if self.pending:
                         out += self._catch_up(self._resync)
                 if not out and now - last_write >= self.heartbeat:
@@ -89,7 +91,11 @@ class EventStream:
         finally:
             self.broker.unsubscribe(sub)
             if token is not None:
-                live.stream_closed(self.user_id, token)
+                self._in_app(live.stream_closed, self.user_id, token)
+
+    def _in_app(self, fn, *args):
+        with self.app.app_context():
+            return fn(*args)
 
     def _handle(self, item, sub):
         """(SSE text for ``item`` and whatever else is queued already, whether to close the stream)."""
@@ -200,7 +206,8 @@ class EventStream:
 
     def _render(self, event):
         try:
-            return list(self.render(event) or ())
+            with self.app.app_context():
+                return list(self.render(event) or ())
         except Exception:  # noqa: BLE001 — one bad fragment must not end everyone's stream
             log.exception("rendering a %s event failed", event["type"])
             return []
