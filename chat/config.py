@@ -51,6 +51,9 @@ def from_environment(env=None, instance_path="instance"):
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") == "1",
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Sign-in must keep working while Redis is down: count in memory until it is back.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "WTF_CSRF_TIME_LIMIT": None,  # chat tabs stay open for hours
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in chat.security, which knows about bearer tokens
         "SESSION_COOKIE_SAMESITE": "Lax",
