@@ -100,3 +100,15 @@ def test_auth_endpoints_are_rate_limited(tmp_path):
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json["status"] == "ok" and r.json["db"] == "ok"
+
+
+def test_sign_in_works_while_the_rate_limit_store_is_down(tmp_path, alice):
+    from tests.conftest import TEST_CONFIG
+    from tests.services import free_port
+    app = create_app(dict(TEST_CONFIG, RATELIMIT_ENABLED=True, DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                          RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0"))
+    with app.app_context():
+        from chat.actions import accounts
+        accounts.sign_up("zed@example.com", "zed", "password123")
+    r = app.test_client().post("/api/v1/auth/token", json={"login": "zed", "password": "password123"})
+    assert r.status_code == 200 and r.json["token"]
