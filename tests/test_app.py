@@ -102,7 +102,7 @@ def test_healthz(client):
     assert r.status_code == 200 and r.json["status"] == "ok" and r.json["db"] == "ok"
 
 
-def test_sign_in_works_while_the_rate_limit_store_is_down(tmp_path, alice):
+def test_sign_in_works_while_the_rate_limit_store_is_down(tmp_path):
     from tests.conftest import TEST_CONFIG
     from tests.services import free_port
     app = create_app(dict(TEST_CONFIG, RATELIMIT_ENABLED=True, DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
