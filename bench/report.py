@@ -277,8 +277,11 @@ def _details(r):
             st = data["storm"]
             lines += [f"Storm: {st['streams']:,} streams dropped, {st['reconnected']:,} back in {st['reconnect_seconds']} s "
                       f"({st.get('with_cursor')} with a cursor); {st['rate']} msg/s for {st['seconds']} s"
-                      + (f"; delivery {_ms(st['delivery_ms'])}; lost {st['lost']} of {st['expected']:,}, duplicated "
-                         f"{st['duplicates']}, resets {st['resets']}" if "lost" in st else "") + ".", ""]
+                      + (f"; delivery {_ms(st['delivery_ms'])}; lost {st['lost']} of {st['expected']:,} "
+                         f"({st.get('lost_gaps')} gaps, {st.get('lost_tail')} not caught up when counting stopped), "
+                         f"duplicated {st['duplicates']}, resets {st['resets']}; reconnect attempts "
+                         f"{st.get('reconnect_attempts')}, failures {st.get('reconnect_failures')}; events "
+                         f"{st.get('events')}" if "lost" in st else "") + ".", ""]
         if "sends" in data:
             o, c = data["sends"]["open_loop"], data["sends"]["closed_loop"]
             lines += [f"Sends, open loop {o['rate']} msg/s for {o['seconds']} s: POST {_ms(o['post_ms'])}; delivery "

@@ -19,7 +19,7 @@ SCENARIOS = ("idle", "storm", "fanout", "deliveries", "sends", "history", "costs
 class Run:
     def __init__(self, sizes, out_dir, only=None, keep_db=False, profile_seconds=0, stream_workers=2,
                  wait_quiet=300, max_other_cpu=30.0):
-        self.sizes, self.out_dir = sizes, out_dir
+        self.sizes, self.out_dir = sizes, os.path.abspath(out_dir)
         self.wait_quiet, self.max_other_cpu = wait_quiet, max_other_cpu
         self.monitor = None
         self.only = set(only or SCENARIOS)
@@ -29,8 +29,8 @@ class Run:
         self.started = time.monotonic()
         self.results = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                         "mode": sizes.name, "sizes": sizes.as_dict(), "command": " ".join(sys.argv)}
-        os.makedirs(out_dir, exist_ok=True)
-        self._log = open(os.path.join(out_dir, "run.log"), "a")
+        os.makedirs(self.out_dir, exist_ok=True)
+        self._log = open(os.path.join(self.out_dir, "run.log"), "a")
 
     def log(self, message):
         line = f"[{time.monotonic() - self.started:7.1f}s] {message}"
