@@ -272,7 +272,8 @@ def _details(r):
             f = data["fanout"]
             lines += [f"Fan-out: {f['members']:,} members, {f['messages']} messages; delivery {_ms(f['delivery_ms'])}; "
                       f"send {_ms(f['send_ms'])}; lost {f['lost']}, duplicated {f['duplicates']}; "
-                      f"events {f.get('events')}; events while connecting {f.get('events_while_connecting')}.", ""]
+                      f"events {f.get('events')} (mean bytes of data {f.get('mean_event_bytes')}); events while "
+                      f"connecting {f.get('events_while_connecting')}.", ""]
         if "storm" in data:
             st = data["storm"]
             lines += [f"Storm: {st['streams']:,} streams dropped, {st['reconnected']:,} back in {st['reconnect_seconds']} s "

@@ -123,6 +123,7 @@ class StreamSet:
         self.latencies = defaultdict(list)  # step -> [seconds]
         self.timed = 0  # timed deliveries since the last reset
         self.events = defaultdict(int)  # type -> count
+        self.event_bytes = defaultdict(int)  # type -> bytes of data
         self.resets = 0
         self.heartbeats_base = sum(s._events.comments for s in self.streams if s._events)
 
@@ -132,6 +133,7 @@ class StreamSet:
         if eid:
             stream.last_id = eid
         self.events[etype] += 1
+        self.event_bytes[etype] += len(data)
         if etype == "message.created":
             message = json.loads(data)
             meta = message.get("metadata") or {}
@@ -214,7 +216,8 @@ class StreamSet:
         if steps is not None:
             return {"latencies": {k: self.latencies.pop(k, []) for k in steps}, "events": dict(self.events),
                     "resets": self.resets}
-        result = {"latencies": dict(self.latencies), "events": dict(self.events), "resets": self.resets}
+        result = {"latencies": dict(self.latencies), "events": dict(self.events), "resets": self.resets,
+                  "event_bytes": dict(self.event_bytes)}
         if seen:
             result["seen"] = {s.key: s.seen for s in self.streams if s.seen is not None}
         if reset:

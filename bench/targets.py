@@ -124,15 +124,18 @@ def stream_stats(run):
 def collect(run, seen=False, reset=True, steps=None):
     """Everything the stream workers measured: ``latencies`` {step: [s]}, events, resets, and ``seen``."""
     answers = call_all(run.stream_workers, "collect", timeout=300, seen=seen, reset=reset, steps=steps)
-    latencies, events, resets, seen_by = {}, {}, 0, {}
+    latencies, events, resets, seen_by, sizes = {}, {}, 0, {}, {}
     for a in answers:
+        for k, v in a.get("event_bytes", {}).items():
+            sizes[k] = sizes.get(k, 0) + v
         for step, values in a["latencies"].items():
             latencies.setdefault(step, []).extend(values)
         for k, v in a["events"].items():
             events[k] = events.get(k, 0) + v
         resets += a["resets"]
         seen_by.update(a.get("seen", {}))
-    return {"latencies": latencies, "events": events, "resets": resets, "seen": seen_by}
+    mean_bytes = {k: round(sizes[k] / events[k]) for k in sizes if events.get(k)}
+    return {"latencies": latencies, "events": events, "resets": resets, "seen": seen_by, "event_bytes": mean_bytes}
 
 
 def wait_for_settled(run, timeout=60.0, quiet=2.0):

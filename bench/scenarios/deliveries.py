@@ -50,6 +50,7 @@ def run(run, target, people, groups, rates, step_seconds, knee_ms=1000.0):
                "deliveries_per_second": knee["deliveries_per_second"] if knee else 0.0,
                "knee_delivery_ms": knee["delivery_ms"] if knee else None,
                "reconnects": stats.get("reconnects", 0), "resets": got["resets"], "events": got["events"],
+               "mean_event_bytes": got["event_bytes"],
                **tally(results, groups, got["seen"])}
     call_all(run.stream_workers, "close")
     run.log(f"  {target.name}: knee {outcome['deliveries_per_second']} deliveries/s at {outcome['knee_rate']} msg/s; "

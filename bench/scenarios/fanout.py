@@ -22,6 +22,7 @@ def run(run, target, group_id, members, messages, interval):
     latencies = got["latencies"].get(STEP, [])
     outcome = {"members": len(members), "connected": opened["ok"], "messages": messages,
                "settled_seconds": settled, "events_while_connecting": connect_events, "events": got["events"],
+               "mean_event_bytes": got["event_bytes"],
                "delivery_ms": summary_ms(latencies),
                "send_ms": summary_ms([r[3] for r in sent["results"] if r[2] in (200, 201, 204)]),
                "send_errors": send_errors(sent["results"]),
