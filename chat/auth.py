@@ -36,10 +36,7 @@ def load_user_from_bearer(req):
     token = bearer_token(req)
     if token is None:
         return None
-    user_id = accounts.user_id_for_token(token)
-    if user_id is None:
-        return None
-    data = accounts.get_me(user_id)
+    data = accounts.user_for_token(token)
     if data is None:
         return None
     g.auth_via_bearer = True

@@ -96,16 +96,18 @@ def issue_token(user_id):
     return token
 
 
-def user_id_for_token(token):
-    """The id of the user a live (unrevoked) bearer token belongs to, or None."""
+def user_for_token(token):
+    """The user (with email) a live, unrevoked bearer token belongs to, or None — in one query."""
     if not token or len(token) > 200:
         return None
     with transaction() as conn:
         row = conn.execute(
-            sa.select(api_tokens.c.user_id)
+            sa.select(*USER_COLUMNS, accounts.c.email)
+            .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id)
+                         .join(accounts, accounts.c.user_id == users.c.id))
             .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_at.is_(None))
         ).first()
-    return str(row.user_id) if row else None
+    return {**user_dict(row), "email": row.email} if row else None
 
 
 def revoke_token(token):
