@@ -238,7 +238,7 @@ class StreamSet:
         await asyncio.sleep(0.1)
         return {"dropped": dropped}
 
-    async def op_resume(self, concurrency=10000, timeout=60.0, attempts=5):
+    async def op_resume(self, concurrency=10000, timeout=60.0, attempts=5, then_auto_resume=True):
         """Reconnect every stream that is not open, each with the last id it saw, all at once.
 
         A reconnect that fails is tried again after the stream's ``retry`` delay, as EventSource does,
@@ -246,6 +246,7 @@ class StreamSet:
         """
         todo = [s for s in self.streams if s.state != "open"]
         with_cursor = sum(1 for s in todo if s.last_id)
+        self.lost = self.reconnects = 0  # count only what happens after the drop
         started, tries, errors = time.monotonic(), 0, defaultdict(int)
         for attempt in range(attempts):
             if attempt:
@@ -257,7 +258,8 @@ class StreamSet:
             todo = [s for s in todo if s.state != "open"]
             if not todo:
                 break
-        total = len([s for s in self.streams])
+        self.auto_resume = then_auto_resume  # from now on, a stream the server ends comes back by itself
+        total = len(self.streams)
         return {"ok": total - len(todo), "failed": len(todo), "errors": dict(errors), "attempts": tries,
                 "seconds": time.monotonic() - started, "with_cursor": with_cursor}
 

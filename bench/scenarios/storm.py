@@ -6,7 +6,7 @@ message must reach each member's stream exactly once, across the drop.
 """
 import time
 
-from ..targets import collect, merge_summaries, wait_for_quiet, wait_for_settled
+from ..targets import collect, merge_summaries, stream_stats, wait_for_quiet, wait_for_settled
 from ..stats import summary_ms
 from ..workers import call_all
 from . import send_errors, tally
@@ -44,7 +44,10 @@ def run(run, target, groups, rate, seconds, drop_after, check=True):
                "rate": rate, "seconds": seconds, "send_errors": send_errors(results)}
     if check:
         expected = sum(len(groups[i][1]) for _c, i, status, _l in storm["results"] if status in (200, 201))
-        wait_for_quiet(run, expected=primed + expected, timeout=180, quiet=10)
+        # A stream that found the broker busy catches up at its next heartbeat (up to 20 s): wait longer.
+        wait_for_quiet(run, expected=primed + expected, timeout=240, quiet=30)
+        stats = stream_stats(run)
+        outcome["server_closed_after_resume"], outcome["auto_reconnects"] = stats["lost"], stats["reconnects"]
         got = collect(run, seen=True)
         outcome["delivery_ms"] = summary_ms(got["latencies"].get(STORM_STEP, []))
         outcome["resets"] = got["resets"]
