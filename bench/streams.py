@@ -205,6 +205,12 @@ class StreamSet:
                 "events": dict(self.events), "heartbeats": heartbeats,
                 "received": self.timed}
 
+    async def op_describe(self, keys):
+        """State, last id and count of messages received of the streams of ``keys`` (diagnosing losses)."""
+        wanted = set(keys)
+        return {s.key: {"state": s.state, "last_id": s.last_id, "received": sum((s.seen or {}).values())}
+                for s in self.streams if s.key in wanted}
+
     async def op_open_keys(self):
         return {"keys": [s.key for s in self.streams if s.state == "open"]}
 

@@ -12,6 +12,7 @@ from ..workers import call_all
 from . import send_errors, tally
 
 PRIME_STEP, STORM_STEP = 500, 501
+LATE_CHECK_SECONDS = 45
 
 
 def run(run, target, groups, rate, seconds, drop_after, check=True):
@@ -48,11 +49,23 @@ def run(run, target, groups, rate, seconds, drop_after, check=True):
         wait_for_quiet(run, expected=primed + expected, timeout=240, quiet=30)
         stats = stream_stats(run)
         outcome["server_closed_after_resume"], outcome["auto_reconnects"] = stats["lost"], stats["reconnects"]
-        got = collect(run, seen=True)
+        got = collect(run, seen=True, reset=False)
         outcome["delivery_ms"] = summary_ms(got["latencies"].get(STORM_STEP, []))
+        outcome.update(tally(results, groups, got["seen"]))
+        if outcome["lost"]:
+            # Late or lost? Count again after three more heartbeats.
+            time.sleep(LATE_CHECK_SECONDS)
+            got = collect(run, seen=True)
+            outcome["lost_at_first_count"] = outcome["lost"]
+            outcome.update(tally(results, groups, got["seen"]))
+            outcome["recounted_after_seconds"] = LATE_CHECK_SECONDS
+            keys = sorted({e["person"] for e in outcome["lost_examples"]})
+            outcome["lost_streams"] = {k: v for a in call_all(run.stream_workers, "describe", keys=keys)
+                                       for k, v in a.items()}
+        else:
+            collect(run)
         outcome["resets"] = got["resets"]
         outcome["events"] = got["events"]
-        outcome.update(tally(results, groups, got["seen"]))
         run.log(f"  {target.name}: {dropped} dropped, {resume['ok']} back in {reconnected_in:.2f} s; "
                 f"lost {outcome['lost']}, duplicated {outcome['duplicates']}, resets {outcome['resets']}, "
                 f"delivery p99 {outcome['delivery_ms']['p99']} ms")
