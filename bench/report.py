@@ -203,7 +203,15 @@ def markdown(r, images=()):
              f"Duration {_fmt(r.get('duration_seconds'))} s (data set-up {_fmt(r.get('seed_seconds'))} s). "
              f"Command: `{r.get('command')}`. Code: commit {_get(r, 'code', 'commit')}"
              + (f", with uncommitted changes to {', '.join(_get(r, 'code', 'uncommitted_app_files'))}"
-                if _get(r, "code", "uncommitted_app_files") else "") + ".", "",
+                if _get(r, "code", "uncommitted_app_files") else "") + ".", ""]
+    per_scenario = r.get("code_per_scenario") or {}
+    versions = {(v.get("chat_tree"), tuple(v["uncommitted_app_files"])) for v in per_scenario.values()}
+    if len(versions) > 1:
+        lines += ["The app's code changed during the run (others work in the same tree); each scenario ran: "
+                  + "; ".join(f"{k} at {v['commit']} (chat/ tree {v.get('chat_tree')})"
+                              + (f" + {', '.join(v['uncommitted_app_files'])}" if v["uncommitted_app_files"] else "")
+                              for k, v in per_scenario.items()) + ".", ""]
+    lines += [
              f"Machine: {m.get('cpus')} × {m.get('cpu_model')}, {m.get('memory_gb')} GB, Linux {m.get('kernel')}; "
              f"Python {m.get('python')}, gevent {m.get('gevent')}, gunicorn {m.get('gunicorn')}; "
              f"{m.get('postgres')}; {m.get('redis')}.", "",

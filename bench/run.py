@@ -212,6 +212,8 @@ class Run:
         for i, (name, step) in enumerate(groups):
             if i:
                 self._fresh(target)
+            if is_app:  # others work in the same tree: the code a server loaded is the code measured
+                self.results.setdefault("code_per_scenario", {})[name] = target.server.code
             self.log(f"{name} ({target.name})")
             with profile.maybe(self, target, name):
                 step()

@@ -182,6 +182,8 @@ class GunicornApp:
         return config
 
     def start(self, timeout=60):
+        from .system import code_version
+        self.code = code_version(ROOT)
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=self.log, stderr=self.log,
                                         start_new_session=True)

@@ -47,17 +47,20 @@ def machine():
     }
 
 
+APP_PATHS = ("chat/", "app.py", "gunicorn.conf.py", "supabase/", "Procfile")
+
+
 def code_version(root):
-    """The commit measured, and the files that differed from it (other people's work in progress)."""
+    """The commit measured, the tree of ``chat/`` in it, and the app files that differed from it (others
+    work in the same tree, so a server started later may load different code)."""
     def git(*args):
         try:
             return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout
         except (OSError, subprocess.TimeoutExpired):
             return ""
-    changed = [line[3:] for line in git("status", "--porcelain").splitlines() if line[3:].startswith(("chat/", "app.py",
-                                                                                                      "gunicorn.conf.py",
-                                                                                                      "supabase/"))]
-    return {"commit": git("rev-parse", "--short", "HEAD").strip(), "uncommitted_app_files": changed}
+    changed = [line[3:] for line in git("status", "--porcelain").splitlines() if line[3:].startswith(APP_PATHS)]
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(),
+            "chat_tree": git("rev-parse", "--short", "HEAD:chat").strip(), "uncommitted_app_files": changed}
 
 
 def check(connections_needed):
