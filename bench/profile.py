@@ -42,12 +42,15 @@ def maybe(run, target, scenario):
             run.log(f"  profile of {scenario} written to {path}")
 
 
+_REPO = str(__import__("pathlib").Path(__file__).resolve().parent.parent) + "/"
+
+
 def _short(frame):
     m = _FRAME.match(frame.strip())
     if not m:
         return frame.strip()
     file = m.group("file")
-    for marker in ("site-packages/", "/lib/python3", "/work/main/"):
+    for marker in ("site-packages/", "/lib/python3", _REPO):
         if marker in file:
             file = file.split(marker, 1)[1]
     return f"{m.group('func')} ({file})"
