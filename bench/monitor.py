@@ -2,7 +2,8 @@
 
 A background thread samples every process once a second and splits the CPU time into this run's (the
 orchestrator, its children and the Postgres backends of its database) and everything else's. Each scenario
-records both, so a figure taken while something else was busy says so.
+records both, and the CPU time the hypervisor stole for other virtual machines, so a figure taken while
+something else was busy says so.
 """
 import contextlib
 import os
@@ -12,12 +13,17 @@ import time
 import psutil
 
 
+def _steal():
+    """CPU seconds the hypervisor gave to other machines (``steal``), summed over CPUs."""
+    return getattr(psutil.cpu_times(), "steal", 0.0)
+
+
 class Monitor(threading.Thread):
     def __init__(self, database_name=None, interval=1.0):
         super().__init__(name="bench-monitor", daemon=True)
         self.database_name = database_name
         self.interval = interval
-        self.samples = []  # (monotonic time, own cpu %, other cpu %) — % of one core
+        self.samples = []  # (monotonic time, own cpu %, other cpu %, steal %) — % of one core
         self._halt = threading.Event()
         self._last = {}
 
@@ -51,13 +57,13 @@ class Monitor(threading.Thread):
 
     def run(self):
         self._sample()
-        last = time.monotonic()
+        last, steal = time.monotonic(), _steal()
         while not self._halt.wait(self.interval):
             own, other = self._sample()
-            now = time.monotonic()
+            now, stolen = time.monotonic(), _steal()
             elapsed = now - last
-            last = now
-            self.samples.append((now, 100 * own / elapsed, 100 * other / elapsed))
+            self.samples.append((now, 100 * own / elapsed, 100 * other / elapsed, 100 * (stolen - steal) / elapsed))
+            last, steal = now, stolen
 
     def stop(self):
         self._halt.set()
@@ -67,6 +73,7 @@ class Monitor(threading.Thread):
         if not picked:
             return {"own_cpu_percent": None, "other_cpu_percent": None, "other_cpu_percent_max": None}
         return {"own_cpu_percent": round(sum(s[1] for s in picked) / len(picked), 1),
+                "steal_cpu_percent": round(sum(s[3] for s in picked) / len(picked), 1),
                 "other_cpu_percent": round(sum(s[2] for s in picked) / len(picked), 1),
                 "other_cpu_percent_max": round(max(s[2] for s in picked), 1),
                 "load_average": [round(x, 2) for x in os.getloadavg()]}

@@ -300,7 +300,7 @@ def _details(r):
                       f"POST {_ms(c['post_ms'])}; errors {c['errors'] or 0}.", ""]
         lines += ["CPU while measuring (% of one core): "
                   + "; ".join(f"{k} own {_get(v, 'machine', 'own_cpu_percent')}, others "
-                              f"{_get(v, 'machine', 'other_cpu_percent')}"
+                              f"{_get(v, 'machine', 'other_cpu_percent')}, stolen {_get(v, 'machine', 'steal_cpu_percent')}"
                               for k, v in data.items() if isinstance(v, dict) and "machine" in v), ""]
         if "history" in data:
             h = data["history"]
