@@ -283,7 +283,7 @@ def test_published_rows_are_pruned_after_the_retention(app, alice, bob):
 def test_views_count_unread_as_the_inbox_does(app, alice, bob, carol, dave, monkeypatch, tail):
     """The views work unread counts out from the conversation's tail; the inbox counts in SQL."""
     from chat.actions import inbox
-    from chat.delivery import views
+    from chat.read import conversations as views
     monkeypatch.setattr(views, "TAIL", tail)
     group = conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"], dave["id"]])
     people = [alice, bob, carol, dave]
@@ -296,7 +296,7 @@ def test_views_count_unread_as_the_inbox_does(app, alice, bob, carol, dave, monk
     with db.transaction() as conn:
         found = views.conversations_by_id(conn, [group["id"]])
         members = views.members_by_conversation(conn, [group["id"]])
-        shown = views.conversation_views(conn, {group["id"]: {p["id"] for p in people}}, found, members)
+        shown = views.member_views(conn, {group["id"]: {p["id"] for p in people}}, found, members)
     _, own = shown[group["id"]]
     for person in people:
         expected = inbox.get_conversation(person["id"], group["id"])

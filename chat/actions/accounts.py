@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from .. import passwords
 from ..db import transaction
 from ..errors import Conflict, Unauthorized
+from ..read.presenters import USER_COLUMNS, user_dict
 from ..schema import accounts, api_tokens, users, utcnow
 from . import validate
-from .presenters import USER_COLUMNS, user_dict
 
 
 def sign_up(email, username, password, display_name=None):

@@ -10,9 +10,9 @@ from PIL import Image, UnidentifiedImageError
 
 from ..db import transaction
 from ..errors import Invalid, NotFound, TooLarge
+from ..read.presenters import attachment_dict
 from ..schema import attachments, memberships, messages, utcnow
 from . import validate
-from .presenters import attachment_dict
 
 # Types we accept, as detected from the content. Anything else is refused: we do not serve unknown bytes.
 ALLOWED = {

@@ -1,7 +1,7 @@
 """Direct conversations and groups: open, create, rename."""
 import sqlalchemy as sa
 
-from .. import outbox
+from .. import events
 from ..db import transaction
 from ..errors import Invalid, NotFound
 from ..schema import conversations, memberships, users, utcnow
@@ -59,7 +59,7 @@ def create_group(actor_id, name, member_ids=()):
             last_seq=0, created_at=now, updated_at=now))
         _add_memberships(conn, conversation_id, [(actor_id, "owner")] + [(m, "member") for m in ids], now)
         for user_id in [actor_id] + ids:
-            outbox.record(conn, "member.added", conversation_id,
+            events.record(conn, "member.added", conversation_id,
                           {"conversation_id": conversation_id, "user_id": user_id, "by": actor_id})
         return inbox.conversation_for(conn, actor_id, conversation_id)
 
@@ -72,7 +72,7 @@ def rename_group(actor_id, conversation_id, name):
         access.require_manager(member, "rename it")
         conn.execute(conversations.update().where(conversations.c.id == member.id)
                      .values(name=name, updated_at=utcnow()))
-        outbox.record(conn, "conversation.updated", str(member.id), {"conversation_id": str(member.id)})
+        events.record(conn, "conversation.updated", str(member.id), {"conversation_id": str(member.id)})
         return inbox.conversation_for(conn, actor_id, member.id)
 
 

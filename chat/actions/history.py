@@ -3,9 +3,9 @@ import sqlalchemy as sa
 
 from ..db import transaction
 from ..errors import Invalid
+from ..read.presenters import messages_with_attachments
 from ..schema import messages
 from . import access, validate
-from .presenters import messages_with_attachments
 
 
 def page_messages(viewer_id, conversation_id, before=None, after=None, limit=50):

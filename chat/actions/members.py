@@ -1,7 +1,7 @@
 """Group membership: add, remove, leave (the last owner leaving hands ownership on)."""
 import sqlalchemy as sa
 
-from .. import outbox
+from .. import events
 from ..db import transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..schema import conversations, memberships, users, utcnow
@@ -25,7 +25,7 @@ def add_member(actor_id, conversation_id, user_id, role="member"):
         conn.execute(memberships.insert().values(conversation_id=member.id, user_id=user_id, role=role,
                                                  last_read_seq=member.last_seq, joined_at=now))
         conn.execute(conversations.update().where(conversations.c.id == member.id).values(updated_at=now))
-        outbox.record(conn, "member.added", str(member.id),
+        events.record(conn, "member.added", str(member.id),
                       {"conversation_id": str(member.id), "user_id": user_id, "by": actor_id})
         return inbox.conversation_for(conn, actor_id, member.id)
 
@@ -47,7 +47,7 @@ def remove_member(actor_id, conversation_id, user_id):
         if target_role == "owner":
             _hand_on_ownership(conn, member.id, leaving_id=user_id)
         conn.execute(conversations.update().where(conversations.c.id == member.id).values(updated_at=utcnow()))
-        outbox.record(conn, "member.removed", str(member.id),
+        events.record(conn, "member.removed", str(member.id),
                       {"conversation_id": str(member.id), "user_id": user_id, "by": actor_id})
         conn.execute(memberships.delete().where(memberships.c.conversation_id == member.id,
                                                 memberships.c.user_id == user_id))

@@ -3,12 +3,19 @@ import json
 
 import sqlalchemy as sa
 
-from .. import outbox
+from .. import events
 from ..db import transaction
 from ..errors import Conflict, Forbidden, Invalid
-from ..schema import attachments, conversations, memberships, message_edits, messages, utcnow
+from ..read.presenters import messages_with_attachments
+from ..schema import (
+    attachments,
+    conversations,
+    memberships,
+    message_edits,
+    messages,
+    utcnow,
+)
 from . import access, validate
-from .presenters import messages_with_attachments
 
 CLIENT_KINDS = ("text", "image", "file", "audio")  # "system" messages are written by the server only
 MAX_METADATA_BYTES = 8192
@@ -77,7 +84,7 @@ def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment
                      .where(memberships.c.conversation_id == member.id, memberships.c.user_id == actor_id)
                      .values(last_read_seq=seq))
         message = _load(conn, message_id)
-        outbox.record(conn, "message.created", str(member.id), message)
+        events.record(conn, "message.created", str(member.id), message)
         return message, True
 
 
@@ -110,7 +117,7 @@ def edit_message(actor_id, message_id, body):
         conn.execute(message_edits.insert().values(message_id=message.id, body=message.body, edited_at=now))
         conn.execute(messages.update().where(messages.c.id == message.id).values(body=body, edited_at=now))
         updated = _load(conn, message.id)
-        outbox.record(conn, "message.updated", str(message.conversation_id), updated)
+        events.record(conn, "message.updated", str(message.conversation_id), updated)
         return updated
 
 
@@ -129,7 +136,7 @@ def delete_message(actor_id, message_id):
         conn.execute(messages.update().where(messages.c.id == message.id)
                      .values(body="", metadata={}, deleted_at=utcnow()))
         deleted = _load(conn, message.id)
-        outbox.record(conn, "message.deleted", str(message.conversation_id), deleted)
+        events.record(conn, "message.deleted", str(message.conversation_id), deleted)
         return deleted
 
 

@@ -1,5 +1,5 @@
 """Read state: a watermark per membership that never moves backwards."""
-from .. import outbox
+from .. import events
 from ..db import transaction
 from ..schema import memberships
 from . import access, validate
@@ -17,6 +17,6 @@ def mark_read(actor_id, conversation_id, seq):
                      .where(memberships.c.conversation_id == member.id, memberships.c.user_id == actor_id,
                             memberships.c.last_read_seq < seq)
                      .values(last_read_seq=seq))
-        outbox.record(conn, "read", str(member.id),
+        events.record(conn, "read", str(member.id),
                       {"conversation_id": str(member.id), "user_id": actor_id, "seq": seq})
         return seq

@@ -3,9 +3,9 @@ import sqlalchemy as sa
 
 from ..db import transaction
 from ..errors import NotFound
+from ..read.presenters import USER_COLUMNS, user_dict
 from ..schema import users
 from . import validate
-from .presenters import USER_COLUMNS, user_dict
 
 
 def get_user(viewer_id, id_or_username):

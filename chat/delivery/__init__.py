@@ -7,6 +7,7 @@ background greenlets are made lazily, in the process that uses them, so a server
 """
 import time
 
+from . import presence_hooks
 from .memory import InProcessBroker
 from .redis_broker import RedisBroker
 from .relay import Relay
@@ -20,8 +21,7 @@ def init_app(app):
     sync = config.get("DELIVERY_SYNC", bool(config.get("TESTING")))
     relay = Relay(app, app.extensions["chat.db"], broker, interval=float(config.get("RELAY_INTERVAL", 1.0)),
                   sync=sync, retention=int(config.get("OUTBOX_RETENTION_SECONDS", 86_400)))
-    from ..actions import live
-    relay.sweep_hooks.append(live.reap_lapsed)
+    relay.sweep_hooks.append(presence_hooks.reap_lapsed)
     if hasattr(broker, "trim_idle"):
         relay.sweep_hooks.append(every(float(config.get("REDIS_IDLE_SECONDS", 60)), broker.trim_idle))
     app.extensions["chat.broker"] = broker
@@ -41,6 +41,12 @@ def make_broker(config):
         return RedisBroker(config["REDIS_URL"], socket_timeout=float(config.get("REDIS_SOCKET_TIMEOUT", 2.0)),
                            pool_size=int(config.get("REDIS_POOL_SIZE", 16)), **options)
     return InProcessBroker(**options)
+
+
+def health(app):
+    """The broker's health for ``/healthz``: "ok", "down", or "none" before ``init_app``."""
+    broker = app.extensions.get("chat.broker")
+    return broker.health() if broker is not None else "none"
 
 
 def start(app):

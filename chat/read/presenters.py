@@ -1,4 +1,4 @@
-"""Rows to the plain dicts of shared/API.md ("Objects")."""
+"""Rows to the plain dicts of shared/API.md ("Objects"): users, messages and their attachments."""
 import sqlalchemy as sa
 
 from ..schema import attachments, users
