@@ -4,7 +4,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, config, security
+from . import auth, cli, config, errors, security
 from .db import Database
 from .storage import LocalStorage
 
@@ -27,6 +27,7 @@ def create_app(test_config=None, instance_path=None):
         from . import migrations
         migrations.upgrade(db)  # the embedded default needs no setup step
 
+    errors.init_app(app)
     auth.init_app(app)
     security.init_app(app)
     cli.init_app(app)
