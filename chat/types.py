@@ -61,3 +61,19 @@ class Conversation(TypedDict):
     last_read_seq: int
     created_at: str
     updated_at: str
+
+
+class Me(User):
+    """The signed-in person as ``GET /api/v1/me`` shows them: with their private email."""
+
+    email: str
+
+
+class MessagePage(TypedDict):
+    messages: list[Message]  # ascending by seq
+    has_more: bool
+
+
+class Edit(TypedDict):
+    body: str
+    edited_at: str

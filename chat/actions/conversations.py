@@ -1,14 +1,17 @@
 """Direct conversations and groups: open, create, rename."""
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from .. import events
 from ..db import transaction
 from ..errors import Invalid, NotFound
 from ..schema import conversations, memberships, users, utcnow
+from ..types import Conversation
 from . import access, inbox, validate
 
 
-def open_direct(actor_id, other_user_id):
+def open_direct(actor_id: str, other_user_id: str) -> tuple[Conversation, bool]:
     """Get or create the direct conversation between two people; returns (conversation, created)."""
     other_id = validate.uuid_field(other_user_id, "user_id")
     if other_id == actor_id:
@@ -38,7 +41,7 @@ def _direct_by_key(conn, key):
     return str(found) if found else None
 
 
-def create_group(actor_id, name, member_ids=()):
+def create_group(actor_id: str, name: str, member_ids: Iterable[str] = ()) -> Conversation:
     """Create a group with the actor as owner and ``member_ids`` as members; return it."""
     name = group_name(name)
     if member_ids is None:
@@ -64,7 +67,7 @@ def create_group(actor_id, name, member_ids=()):
         return inbox.conversation_for(conn, actor_id, conversation_id)
 
 
-def rename_group(actor_id, conversation_id, name):
+def rename_group(actor_id: str, conversation_id: str, name: str) -> Conversation:
     """Rename a group (owner or admin); return it."""
     name = group_name(name)
     with transaction(actor_id) as conn:
@@ -76,7 +79,7 @@ def rename_group(actor_id, conversation_id, name):
         return inbox.conversation_for(conn, actor_id, member.id)
 
 
-def group_name(value):
+def group_name(value: object) -> str:
     return validate.text(value, "name", max_len=100)
 
 

@@ -5,10 +5,11 @@ from .. import events
 from ..db import transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..schema import conversations, memberships, users, utcnow
+from ..types import Conversation
 from . import access, inbox, validate
 
 
-def add_member(actor_id, conversation_id, user_id, role="member"):
+def add_member(actor_id: str, conversation_id: str, user_id: str, role: str = "member") -> Conversation:
     """Add a person to a group (owner or admin); return the conversation."""
     user_id = validate.uuid_field(user_id, "user_id")
     if role not in ("member", "admin"):
@@ -30,7 +31,7 @@ def add_member(actor_id, conversation_id, user_id, role="member"):
         return inbox.conversation_for(conn, actor_id, member.id)
 
 
-def remove_member(actor_id, conversation_id, user_id):
+def remove_member(actor_id: str, conversation_id: str, user_id: str) -> None:
     """Remove ``user_id`` from a group: anyone may leave; owners and admins remove others."""
     user_id = validate.path_id(user_id, "member")
     with transaction(actor_id) as conn:

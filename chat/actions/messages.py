@@ -15,6 +15,7 @@ from ..schema import (
     messages,
     utcnow,
 )
+from ..types import Edit, Message
 from . import access, validate
 
 CLIENT_KINDS = ("text", "image", "file", "audio")  # "system" messages are written by the server only
@@ -102,7 +103,7 @@ def _attach(conn, actor_id, message_id, attachment_ids):
                       field="attachment_ids")
 
 
-def edit_message(actor_id, message_id, body):
+def edit_message(actor_id: str, message_id: str, body: str) -> Message:
     """Replace the body of your own message, keeping the earlier version; return the message."""
     body = validate.body(body)
     with transaction(actor_id) as conn:
@@ -121,7 +122,7 @@ def edit_message(actor_id, message_id, body):
         return updated
 
 
-def delete_message(actor_id, message_id):
+def delete_message(actor_id: str, message_id: str) -> Message:
     """Delete a message (its sender, or a group's owner/admin), leaving a tombstone; idempotent."""
     with transaction(actor_id) as conn:
         message, member = access.message_for_member(conn, actor_id, message_id, lock=True)
@@ -140,7 +141,7 @@ def delete_message(actor_id, message_id):
         return deleted
 
 
-def edit_history(viewer_id, message_id):
+def edit_history(viewer_id: str, message_id: str) -> list[Edit]:
     """Earlier versions of a message, oldest first: ``[{body, edited_at}]`` (members only)."""
     with transaction(viewer_id) as conn:
         message, _member = access.message_for_member(conn, viewer_id, message_id)

@@ -5,7 +5,7 @@ from ..schema import memberships
 from . import access, validate
 
 
-def mark_read(actor_id, conversation_id, seq):
+def mark_read(actor_id: str, conversation_id: str, seq: int | str) -> int:
     """Move the actor's read mark up to ``seq`` (capped at the last message); returns the mark."""
     seq = validate.integer(seq, "seq", minimum=0)
     with transaction(actor_id) as conn:

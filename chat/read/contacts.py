@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..schema import conversations, memberships, messages
 
 
-def contacts(conn, user_id):
+def contacts(conn, user_id: str) -> list[str]:
     """Everyone who shares a conversation with ``user_id`` (not themselves), as id strings."""
     mine, theirs = memberships.alias("mine"), memberships.alias("theirs")
 

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from ..schema import UTCDateTime, conversations, memberships, messages, users
+from ..types import Conversation, Member, Message
 from .presenters import USER_COLUMNS, iso, messages_with_attachments, user_dict
 
 UNREAD_CAP = 100  # the UI shows 99+; counting further is wasted work
@@ -55,7 +56,7 @@ where m.conversation_id = :cid and m.user_id in :users
 
 
 # --- the shape -------------------------------------------------------------------------------------------
-def shared_view(row, members, member_count, last_message):
+def shared_view(row, members: list[Member], member_count: int, last_message: Message | None) -> dict:
     """What every member sees alike; ``row`` has a conversation's columns, ``members`` are member dicts."""
     return {
         "id": str(row.id), "kind": row.kind, "name": row.name, "members": members,
@@ -64,7 +65,7 @@ def shared_view(row, members, member_count, last_message):
     }
 
 
-def member_view(role, unread_count, last_read_seq):
+def member_view(role: str, unread_count: int, last_read_seq: int) -> dict:
     """What only the viewing member sees: their role and read state."""
     return {"my_role": role, "unread_count": unread_count, "last_read_seq": last_read_seq}
 
@@ -79,7 +80,7 @@ class Members:
         self.ids, self.state, self.shown = [], {}, []
 
 
-def members_by_conversation(conn, conversation_ids, shown=MEMBERS_IN_EVENT):
+def members_by_conversation(conn, conversation_ids, shown: int | None = MEMBERS_IN_EVENT) -> dict[str, Members]:
     """``{conversation_id: Members}``, members in the order they joined; ``shown=None`` lists all in full."""
     found = {}
     if not conversation_ids:
@@ -100,7 +101,7 @@ def members_by_conversation(conn, conversation_ids, shown=MEMBERS_IN_EVENT):
 
 
 # --- for one viewer (API, pages) -----------------------------------------------------------------------------
-def for_viewer(conn, viewer_id, filters="", **params):
+def for_viewer(conn, viewer_id: str, filters: str = "", **params) -> list[Conversation]:
     """The viewer's conversations (objects of shared/API.md), newest activity first.
 
     ``filters`` is SQL appended to the where clause over ``m`` (membership) and ``c`` (conversation);
@@ -135,14 +136,15 @@ def _last_message_row(row):
 
 
 # --- for every member at once (events) -------------------------------------------------------------------------
-def conversations_by_id(conn, conversation_ids):
+def conversations_by_id(conn, conversation_ids) -> dict:
     if not conversation_ids:
         return {}
     rows = conn.execute(sa.select(conversations).where(conversations.c.id.in_(conversation_ids)))
     return {str(r.id): r for r in rows}
 
 
-def member_views(conn, wanted, found, members):
+def member_views(conn, wanted: dict[str, set[str]], found: dict,
+                 members: dict[str, Members]) -> dict[str, tuple[dict, dict[str, dict]]]:
     """``{conversation_id: (shared, {user_id: own})}`` for ``wanted = {conversation_id: user ids}``.
 
     ``found`` and ``members`` come from ``conversations_by_id`` and ``members_by_conversation``;
@@ -171,7 +173,7 @@ def _last_messages(conn, rows):
     return {m["conversation_id"]: m for m in messages_with_attachments(conn, found)}
 
 
-def unread_counts(conn, conversation, read_marks):
+def unread_counts(conn, conversation, read_marks: dict[str, int]) -> dict[str, int]:
     """``{user_id: unread}`` for ``read_marks = {user_id: last_read_seq}``, from the conversation's last
     ``TAIL`` messages; only someone whose mark is older and whose count there stays under the cap needs
     ``UNREAD_COUNT`` itself."""
