@@ -7,14 +7,7 @@ from .. import events
 from ..db import transaction
 from ..errors import Conflict, Forbidden, Invalid
 from ..read.presenters import messages_with_attachments
-from ..schema import (
-    attachments,
-    conversations,
-    memberships,
-    message_edits,
-    messages,
-    utcnow,
-)
+from ..schema import attachments, conversations, memberships, message_edits, messages, utcnow
 from ..types import Edit, Message
 from . import access, validate
 

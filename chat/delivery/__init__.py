@@ -1,9 +1,11 @@
 """Live delivery: broker, outbox relay and the Server-Sent Events streams.
 
 ``app.extensions["chat.broker"]`` is the broker (Redis when ``REDIS_URL`` is set, else in-process) and
-``app.extensions["chat.relay"]`` the relay that the action layer kicks after each commit. Clients and
-background greenlets are made lazily, in the process that uses them, so a server may fork after
-``create_app``. ``stream.sse_response`` builds the event streams.
+``app.extensions["chat.relay"]`` the relay kicked after each commit. Only this package and ``chat.events``
+(the action layer's door) touch them; this package reads the database through ``chat.read`` and never
+imports ``chat.actions``. Clients and background greenlets are made lazily, in the process that uses them,
+so a server may fork after ``create_app``. ``stream.sse_response`` builds the event streams;
+``presence_hooks`` keeps presence as streams come and go.
 """
 import time
 
