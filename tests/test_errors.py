@@ -1,7 +1,7 @@
 """Errors: JSON under /api/, pages in the app's layout elsewhere, fragments for htmx (chat.errors)."""
 import pytest
 
-from .web_support import HTMX, text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
+from .web_support import text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
