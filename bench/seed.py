@@ -12,7 +12,7 @@ PASSWORD = "bench-password-1"
 def setup_app(database_url, redis_url):
     """The app object the set-up runs through, with cheap password hashing and no relay.
 
-    Without a relay the set-up's outbox rows stay unpublished (``chat.outbox.record`` kicks a relay only if
+    Without a relay the set-up's outbox rows stay unpublished (``chat.events.record`` kicks a relay only if
     there is one); ``scenarios.seeding`` marks them published, since no stream existed when they happened.
     """
     from chat import create_app

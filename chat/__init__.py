@@ -4,31 +4,30 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, config, security
+from . import auth, cli, config, errors, security
 from .db import Database
 from .storage import LocalStorage
 
 
-def create_app(test_config=None):
-    """Build the app. ``test_config`` overrides settings read from the environment."""
-    app = Flask(__name__, instance_relative_config=True,
+def create_app(test_config=None, instance_path=None):
+    """Build the app. ``test_config`` overrides settings read from the environment; ``instance_path``
+    (default: ``instance/`` beside the package) is where development keeps its database and secret."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path,
                 template_folder=os.path.join(os.path.dirname(__file__), "..", "templates"),
                 static_folder=os.path.join(os.path.dirname(__file__), "..", "static"))
-    settings = config.from_environment(instance_path=app.instance_path)
-    app.config.update(settings)
-    if test_config:
-        app.config.update(test_config)
-    if app.config.get("TRUSTED_PROXIES"):
+    app.config.update(config.from_environment(instance_path=app.instance_path, overrides=test_config))
+    if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     db = Database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"])
     app.extensions["chat.db"] = db
     app.extensions["chat.storage"] = LocalStorage(app.config["UPLOAD_FOLDER"])
-    if db.is_sqlite and app.config.get("AUTO_MIGRATE", True):
+    if db.is_sqlite and app.config["AUTO_MIGRATE"]:
         from . import migrations
         migrations.upgrade(db)  # the embedded default needs no setup step
 
+    errors.init_app(app)
     auth.init_app(app)
     security.init_app(app)
     cli.init_app(app)

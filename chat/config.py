@@ -1,4 +1,10 @@
-"""Configuration, read from the environment once, in one place."""
+"""Configuration: every setting and its default, read from the environment once, in one place.
+
+``from_environment(env, instance_path, overrides)`` returns the whole Flask config: the environment's
+values, then the caller's ``overrides`` (tests, scripts), then what depends on both (``DELIVERY_SYNC``
+follows ``TESTING``; a development secret is made only when nobody supplied ``SECRET_KEY``). Code that
+uses a setting reads ``app.config[NAME]``: its default lives here and nowhere else.
+"""
 import os
 import secrets
 
@@ -26,11 +32,16 @@ def normalize_database_url(url):
     return url
 
 
-def from_environment(env=None, instance_path="instance"):
-    """Build the Flask config mapping from environment variables (see README, "Configuration")."""
+def from_environment(env=None, instance_path="instance", overrides=None):
+    """Build the Flask config mapping from environment variables (see README, "Configuration").
+
+    ``overrides`` win over the environment; a ``SECRET_KEY`` among them means nothing is read from or
+    written to ``instance_path/secret_key``.
+    """
     env = os.environ if env is None else env
+    overrides = dict(overrides or {})
     development = env.get("FLASK_DEBUG") == "1" or env.get("CHAT_ENV", "development") == "development"
-    secret = env.get("SECRET_KEY")
+    secret = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
     if not secret:
         if not development:
             raise ConfigError(
@@ -39,8 +50,9 @@ def from_environment(env=None, instance_path="instance"):
             )
         secret = _development_secret(instance_path)
     database_url = env.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "chat.sqlite3")
-    return {
+    settings = {
         "SECRET_KEY": secret,
+        "TESTING": False,
         "CHAT_ENV": "development" if development else env.get("CHAT_ENV", "production"),
         "DATABASE_URL": normalize_database_url(database_url),
         "DATABASE_POOL_SIZE": _int(env, "DATABASE_POOL_SIZE", 10),
@@ -64,7 +76,23 @@ def from_environment(env=None, instance_path="instance"):
         "SSE_QUEUE_SIZE": _int(env, "SSE_QUEUE_SIZE", 1000),
         "DELIVERY_LOG_LENGTH": _int(env, "DELIVERY_LOG_LENGTH", 10000),
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 1 if not development else 0),
+        "AUTO_MIGRATE": True,  # the embedded SQLite default upgrades itself at start; Postgres never does
+        "PASSWORD_HASH_COST": "default",  # "fast" for tests and benchmarks only
+        "AUTH_RATE_LIMIT": "20/minute",  # sign-in and sign-up attempts per client address
+        "SSE_SEND_BUFFER": 64 * 1024,  # bytes the kernel may hold for one stream (it doubles this)
+        "RELAY_INTERVAL": 1.0,  # seconds between the relay's sweeps of the outbox
+        "OUTBOX_RETENTION_SECONDS": 86_400,  # published outbox rows are kept this long, then deleted
+        "REDIS_IDLE_SECONDS": 60,  # how often idle Redis streams are trimmed
+        "REDIS_SOCKET_TIMEOUT": 2.0,  # seconds: a request never hangs on an unreachable Redis
+        "REDIS_POOL_SIZE": 16,
+        # True: the relay publishes inside the request that commits (tests, scripts); None: as TESTING says.
+        "DELIVERY_SYNC": None,
+        "DELIVERY_STATS": False,  # /_delivery/stats, for tests and benchmarks only: never on in production
     }
+    settings.update(overrides)
+    if settings["DELIVERY_SYNC"] is None:
+        settings["DELIVERY_SYNC"] = bool(settings["TESTING"])
+    return settings
 
 
 def _development_secret(instance_path):

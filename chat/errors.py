@@ -1,4 +1,13 @@
-"""Errors the action layer raises; HTML and JSON views turn them into responses."""
+"""Errors: what the action layer raises, and the one place that turns every error into a response.
+
+``init_app(app)`` registers both families. Under ``/api/`` (and ``/healthz``) every error is the JSON
+``{"error": {code, message, field?}}`` of shared/API.md; everywhere else it is an HTML page in the app's
+layout (``templates/errors/``), or for htmx requests the small fragment htmx swaps in
+(``chat.web.errors``). A refusal that needs a sign-in sends signed-out people to the sign-in page.
+"""
+from flask import jsonify, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 
 class ActionError(Exception):
@@ -49,3 +58,70 @@ class Invalid(ActionError):
     """A field failed validation; ``field`` names it."""
 
     status, code = 422, "invalid"
+
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+               422: "invalid", 429: "rate_limited"}
+
+# HTTP errors that get an HTML page of ours; others (a redirect, a rate limit) keep Werkzeug's response.
+HTML_PAGES = {403: "You are not allowed to do that.", 404: "There is nothing at this address.",
+              405: "This page does not take that kind of request.",
+              500: "Something went wrong on our side; try again."}
+CSRF_MESSAGE = "This form has expired. Reload the page and try again."
+
+
+def error_response(status, code, message, field=None, headers=None):
+    """The JSON error body of shared/API.md."""
+    body = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    response = jsonify({"error": body})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _is_api():
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def init_app(app):
+    """Register the JSON and the HTML error responses for ``app``."""
+    from .web.errors import html_error  # the web package renders; this module only decides
+
+    @app.errorhandler(ActionError)
+    def action_error(error):
+        if _is_api():
+            return error_response(error.status, error.code, error.message, error.field)
+        return html_error(error.status, error.message, needs_sign_in=isinstance(error, Unauthorized))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        if _is_api():
+            return error_response(400, "csrf_failed", "The CSRF token is missing or invalid: send it in "
+                                  "the X-CSRFToken header, or use a bearer token.")
+        return html_error(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        headers = {}
+        if error.code == 429:
+            retry = getattr(error, "retry_after", None) or 60
+            headers["Retry-After"] = str(int(retry))
+        if error.code == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        if _is_api():
+            return error_response(error.code or 500, _HTTP_CODES.get(error.code, "error"),
+                                  error.description or error.name, headers=headers)
+        if error.code not in HTML_PAGES:
+            return error
+        return html_error(error.code, HTML_PAGES[error.code], headers=headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        app.logger.exception("unhandled error")
+        if _is_api():
+            return error_response(500, "internal_error", "Something went wrong on our side; try again.")
+        return html_error(500, HTML_PAGES[500])

@@ -8,7 +8,7 @@ _hashers = {}
 
 def _hasher():
     # Tests and benchmarks set a cheap cost; production keeps the library's defaults.
-    cost = current_app.config.get("PASSWORD_HASH_COST", "default")
+    cost = current_app.config["PASSWORD_HASH_COST"]
     if cost not in _hashers:
         _hashers[cost] = (PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
                           if cost == "fast" else PasswordHasher())

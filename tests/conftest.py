@@ -1,11 +1,14 @@
-"""Fixtures: the app on SQLite and on Postgres, people (alice, bob, carol), API clients."""
+"""Fixtures: the app on SQLite and on Postgres, people (alice, bob, carol, dave), conversations (``direct``:
+alice and bob; ``book_club``: alice owns it, bob and carol are members), API clients, and ``record``: who
+received which events."""
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from chat import create_app, migrations
-from chat.actions import accounts
+from chat.actions import accounts, conversations
 from chat.db import Database
+from chat.delivery.events import CLOSE, RESYNC
 from chat.schema import metadata
 
 from .services import RedisServer, create_postgres_database
@@ -73,7 +76,7 @@ def app(backend, request, tmp_path):
         config["DATABASE_URL"] = url
     else:
         config["DATABASE_URL"] = f"sqlite:///{tmp_path / 'chat.sqlite3'}"
-    app = create_app(config)
+    app = create_app(config, instance_path=str(tmp_path / "instance"))  # never the checkout's instance/
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
@@ -112,6 +115,54 @@ def carol(app):
 @pytest.fixture
 def dave(app):
     return _person("dave")
+
+
+@pytest.fixture
+def direct(alice, bob):
+    """The direct conversation of alice and bob (as alice sees it)."""
+    return conversations.open_direct(alice["id"], bob["id"])[0]
+
+
+@pytest.fixture
+def book_club(alice, bob, carol):
+    """alice owns "book-club"; bob and carol are members."""
+    return conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"]])
+
+
+class Recorder:
+    """Holds a live subscription for each person and hands back what each received since the last look."""
+
+    def __init__(self, broker, *people):
+        self.broker = broker
+        self.subs = {p["id"]: broker.subscribe(p["id"]) for p in people}
+
+    def take(self, person):
+        """The events ``person`` received since the last ``take`` (``Event``s: ``.type``, ``.data``)."""
+        sub, found = self.subs[person["id"]], []
+        while not sub.queue.empty():
+            item = sub.queue.get_nowait()
+            if item not in (RESYNC, CLOSE):
+                found.append(item)
+        return found
+
+    def types(self, person):
+        return [e.type for e in self.take(person)]
+
+    def assert_nothing_for(self, *people):
+        """Outsiders received nothing at all."""
+        for person in people:
+            assert self.take(person) == [], person["username"]
+
+
+@pytest.fixture
+def broker(app):
+    return app.extensions["chat.broker"]
+
+
+@pytest.fixture
+def record(broker):
+    """``rec = record(alice, dave)`` subscribes them now; ``rec.take(alice)`` is what alice received since."""
+    return lambda *people: Recorder(broker, *people)
 
 
 class Api:

@@ -29,7 +29,8 @@ def test_heroku_database_urls_use_psycopg():
 def test_embedded_default_needs_no_setup(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}"})
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}"},
+                     instance_path=str(tmp_path / "instance"))
     r = app.test_client().get("/healthz")
     assert r.status_code == 200 and r.json["db"] == "ok"
 

@@ -1,10 +1,7 @@
 """Uploads: type from the bytes, size limit, members-only download with safe headers."""
 import io
 
-import pytest
 from PIL import Image
-
-from chat.actions import conversations
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -18,11 +15,6 @@ def png_bytes(width=3, height=2):
 def upload(api, data, filename):
     return api.post("/attachments", data={"file": (io.BytesIO(data), filename)},
                     content_type="multipart/form-data", json=None)
-
-
-@pytest.fixture
-def direct(alice, bob):
-    return conversations.open_direct(alice["id"], bob["id"])[0]
 
 
 def test_upload_attach_and_download(api_as, alice, bob, dave, direct):

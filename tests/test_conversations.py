@@ -7,12 +7,6 @@ from chat.errors import Forbidden, NotFound
 NO_SUCH = "00000000-0000-4000-8000-000000000000"
 
 
-@pytest.fixture
-def book_club(alice, bob, carol):
-    """alice owns "book-club"; bob and carol are members."""
-    return conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"]])
-
-
 def test_direct_is_unique_per_pair(api_as, alice, bob):
     r1 = api_as(alice).post("/conversations/direct", json={"user_id": bob["id"]})
     r2 = api_as(bob).post("/conversations/direct", json={"user_id": alice["id"]})

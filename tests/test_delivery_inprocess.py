@@ -9,43 +9,9 @@ from chat.actions import conversations, members, messages, reads
 from chat.config import ConfigError
 from chat.delivery import fanout
 from chat.delivery.broker import BrokerUnavailable, CursorTooOld, EpochChanged
-from chat.delivery.events import CLOSE, RESYNC, Event, parse_cursor
+from chat.delivery.events import Event, parse_cursor
 from chat.delivery.memory import InProcessBroker, refuse_multiple_workers
 from chat.schema import outbox
-
-
-class Recorder:
-    """Holds a live subscription for each person and hands back what each received."""
-
-    def __init__(self, broker, *people):
-        self.broker = broker
-        self.subs = {p["id"]: broker.subscribe(p["id"]) for p in people}
-
-    def take(self, person):
-        sub, found = self.subs[person["id"]], []
-        while not sub.queue.empty():
-            item = sub.queue.get_nowait()
-            if item not in (RESYNC, CLOSE):
-                found.append(item)
-        return found
-
-    def types(self, person):
-        return [e.type for e in self.take(person)]
-
-
-@pytest.fixture
-def broker(app):
-    return app.extensions["chat.broker"]
-
-
-@pytest.fixture
-def record(broker):
-    return lambda *people: Recorder(broker, *people)
-
-
-@pytest.fixture
-def book_club(alice, bob, carol):
-    return conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"]])
 
 
 def test_members_get_the_message_and_their_own_view_outsiders_nothing(record, alice, bob, carol, dave, book_club):
@@ -283,7 +249,7 @@ def test_published_rows_are_pruned_after_the_retention(app, alice, bob):
 def test_views_count_unread_as_the_inbox_does(app, alice, bob, carol, dave, monkeypatch, tail):
     """The views work unread counts out from the conversation's tail; the inbox counts in SQL."""
     from chat.actions import inbox
-    from chat.delivery import views
+    from chat.read import conversations as views
     monkeypatch.setattr(views, "TAIL", tail)
     group = conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"], dave["id"]])
     people = [alice, bob, carol, dave]
@@ -296,7 +262,7 @@ def test_views_count_unread_as_the_inbox_does(app, alice, bob, carol, dave, monk
     with db.transaction() as conn:
         found = views.conversations_by_id(conn, [group["id"]])
         members = views.members_by_conversation(conn, [group["id"]])
-        shown = views.conversation_views(conn, {group["id"]: {p["id"] for p in people}}, found, members)
+        shown = views.member_views(conn, {group["id"]: {p["id"] for p in people}}, found, members)
     _, own = shown[group["id"]]
     for person in people:
         expected = inbox.get_conversation(person["id"], group["id"])

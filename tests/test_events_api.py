@@ -1,8 +1,6 @@
 """``GET /api/v1/events`` (shared/API.md, "The event stream"), typing and presence, through the Flask app."""
 import pytest
 
-from chat.actions import conversations
-
 from .test_live_sse import StreamReader
 
 
@@ -10,11 +8,6 @@ from .test_live_sse import StreamReader
 def app_fast(app):
     app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
     return app
-
-
-@pytest.fixture
-def book_club(alice, bob, carol):
-    return conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"]])
 
 
 def open_stream(api, last_event_id=None, query=None):

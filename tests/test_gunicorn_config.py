@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from .services import PG_ADMIN_URL, free_port, unavailable
-from .test_live_support import ROOT, Listener, wait_until
+from .live_support import ROOT, Listener, wait_until
 
 
 def load_config(env):

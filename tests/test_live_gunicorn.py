@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from .services import RedisServer
-from .test_live_support import Gunicorn, Listener, OwnDatabase, close_all, listen, seed, wait_until
+from .live_support import Gunicorn, Listener, OwnDatabase, close_all, listen, seed, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 

@@ -6,21 +6,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chat.actions import conversations, messages
+from chat.actions import messages
 from chat.db import transaction
 from chat.schema import conversations as conversations_table
 from chat.schema import messages as messages_table
 from chat.schema import utcnow
-
-
-@pytest.fixture
-def direct(alice, bob):
-    return conversations.open_direct(alice["id"], bob["id"])[0]
-
-
-@pytest.fixture
-def book_club(alice, bob, carol):
-    return conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"]])
 
 
 def send(api, cid, body, **extra):

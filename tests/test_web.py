@@ -3,7 +3,7 @@ import pytest
 
 from chat.actions import conversations, inbox, messages
 
-from .test_web_support import text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
+from .web_support import text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
 
 # --- signing up, in and out --------------------------------------------------------------------------
 
@@ -171,11 +171,6 @@ def test_group_form_errors_appear_next_to_their_field(web_as, alice, bob, form, 
     page = text(r)
     assert words in page[page.index(f'id="{field}-error"'):][:300]
     assert inbox.list_conversations(alice["id"]) == []
-
-
-@pytest.fixture
-def book_club(alice, bob, carol):
-    return conversations.create_group(alice["id"], "book-club", [bob["id"], carol["id"]])
 
 
 def test_rename_a_group(web_as, alice, book_club):

@@ -8,13 +8,7 @@ from PIL import Image
 from chat.actions import conversations, history, inbox, messages
 from chat.web import live
 
-from .test_web_support import fragment, text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
-
-
-@pytest.fixture
-def direct(alice, bob):
-    conversation, _ = conversations.open_direct(alice["id"], bob["id"])
-    return conversation
+from .web_support import fragment, text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
 
 
 def say(user, conversation, body, **kw):

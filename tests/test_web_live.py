@@ -6,13 +6,7 @@ import pytest
 from chat.actions import conversations, inbox, messages
 from chat.web import live
 
-from .test_web_support import text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
-
-
-@pytest.fixture
-def direct(alice, bob):
-    conversation, _ = conversations.open_direct(alice["id"], bob["id"])
-    return conversation
+from .web_support import text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
 
 
 def render(app, user, event):

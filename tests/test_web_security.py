@@ -5,7 +5,7 @@ import pytest
 
 from chat.actions import accounts, conversations, history, inbox, messages
 
-from .test_web_support import text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
+from .web_support import text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
 
 PAGES = ["/people", "/u/alice", "/groups/new", "/c/{cid}", "/c/{cid}/settings", "/c/{cid}/messages?before=2",
          "/c/{cid}/row", "/conversations", "/c/{cid}/m/1/edit"]

@@ -70,8 +70,8 @@ def run(run, port, database_url, conversation_id, reader, total, depths, samples
                     f"SQL keyset p50 {page['keyset_sql_ms']['p50']} ms, OFFSET p50 {page['offset_sql_ms']['p50']} ms")
         inbox_http, body = _http_timings(port, "/api/v1/conversations?limit=50", hub["token"], samples)
         assert len(body["conversations"]) == 50, len(body["conversations"])
-        from chat.actions.inbox import UNREAD_CAP, _CONVERSATIONS_SQL
-        sql = _CONVERSATIONS_SQL.format(cap=UNREAD_CAP, filters="").replace(":viewer", "%(viewer)s") \
+        from chat.read.conversations import CONVERSATIONS_SQL
+        sql = CONVERSATIONS_SQL.format(filters="").replace(":viewer", "%(viewer)s") \
             .replace(":limit", "%(limit)s")
         inbox_sql = _sql_timings(conn, sql, {"viewer": hub["id"], "limit": 50}, samples, hub["id"])
         with conn.transaction():  # the plan as the app runs it: as the user, under RLS

@@ -7,12 +7,13 @@ import sqlalchemy as sa
 from .. import passwords
 from ..db import transaction
 from ..errors import Conflict, Unauthorized
+from ..read.presenters import USER_COLUMNS, user_dict
 from ..schema import accounts, api_tokens, users, utcnow
+from ..types import Me
 from . import validate
-from .presenters import USER_COLUMNS, user_dict
 
 
-def sign_up(email, username, password, display_name=None):
+def sign_up(email: str, username: str, password: str, display_name: str | None = None) -> Me:
     """Create an account; return the new user. 409 names the field already taken."""
     email = validate.email(email)
     username = validate.username(username)
@@ -34,7 +35,7 @@ def sign_up(email, username, password, display_name=None):
     return get_me(user_id)
 
 
-def authenticate(login, password):
+def authenticate(login: str, password: str) -> Me:
     """The user whose email or username is ``login`` and whose password matches, else 401."""
     login = (login or "").strip().lower() if isinstance(login, str) else ""
     password = password if isinstance(password, str) else ""
@@ -52,7 +53,7 @@ def authenticate(login, password):
     return get_me(str(row.user_id))
 
 
-def get_me(user_id):
+def get_me(user_id: str) -> Me | None:
     """The user with their private email, as ``GET /api/v1/me`` shows it."""
     with transaction() as conn:
         row = conn.execute(
@@ -65,7 +66,8 @@ def get_me(user_id):
     return {**user_dict(row), "email": row.email}
 
 
-def update_profile(user_id, display_name=None, bio=None, avatar_url=None):
+def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None,
+                   avatar_url: str | None = None) -> Me:
     """Change the fields given (None leaves a field as it is); return the user."""
     changes = {}
     if display_name is not None:
@@ -87,7 +89,7 @@ def _token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user_id):
+def issue_token(user_id: str) -> str:
     """A new bearer token for ``user_id``; only its hash is stored."""
     token = "chat_" + secrets.token_urlsafe(32)
     with transaction() as conn:
@@ -96,7 +98,7 @@ def issue_token(user_id):
     return token
 
 
-def user_for_token(token):
+def user_for_token(token: str) -> Me | None:
     """The user (with email) a live, unrevoked bearer token belongs to, or None — in one query."""
     if not token or len(token) > 200:
         return None
@@ -110,7 +112,7 @@ def user_for_token(token):
     return {**user_dict(row), "email": row.email} if row else None
 
 
-def revoke_token(token):
+def revoke_token(token: str) -> None:
     """Revoke a bearer token; revoking twice is harmless."""
     with transaction() as conn:
         conn.execute(api_tokens.update()

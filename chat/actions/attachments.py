@@ -2,17 +2,20 @@
 import io
 import os
 import uuid
+from typing import BinaryIO
 
 import filetype
 import sqlalchemy as sa
 from flask import current_app
 from PIL import Image, UnidentifiedImageError
+from werkzeug.datastructures import FileStorage
 
 from ..db import transaction
 from ..errors import Invalid, NotFound, TooLarge
+from ..read.presenters import attachment_dict
 from ..schema import attachments, memberships, messages, utcnow
+from ..types import Attachment
 from . import validate
-from .presenters import attachment_dict
 
 # Types we accept, as detected from the content. Anything else is refused: we do not serve unknown bytes.
 ALLOWED = {
@@ -28,7 +31,7 @@ def storage():
     return current_app.extensions["chat.storage"]
 
 
-def upload(actor_id, file_storage):
+def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
     """Store an uploaded file (werkzeug FileStorage) for ``actor_id``; return the attachment."""
     if file_storage is None or not getattr(file_storage, "filename", None):
         raise Invalid("Choose a file to upload.", field="file")
@@ -68,7 +71,7 @@ def upload(actor_id, file_storage):
     return attachment_dict(row)
 
 
-def open_attachment(viewer_id, attachment_id):
+def open_attachment(viewer_id: str, attachment_id: str) -> tuple[Attachment, BinaryIO]:
     """(attachment dict, open binary file) for its uploader or a member of its message's conversation."""
     attachment_id = validate.path_id(attachment_id, "attachment")
     with transaction(viewer_id) as conn:

@@ -1,14 +1,17 @@
 """Direct conversations and groups: open, create, rename."""
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
-from .. import outbox
+from .. import events
 from ..db import transaction
 from ..errors import Invalid, NotFound
 from ..schema import conversations, memberships, users, utcnow
+from ..types import Conversation
 from . import access, inbox, validate
 
 
-def open_direct(actor_id, other_user_id):
+def open_direct(actor_id: str, other_user_id: str) -> tuple[Conversation, bool]:
     """Get or create the direct conversation between two people; returns (conversation, created)."""
     other_id = validate.uuid_field(other_user_id, "user_id")
     if other_id == actor_id:
@@ -38,7 +41,7 @@ def _direct_by_key(conn, key):
     return str(found) if found else None
 
 
-def create_group(actor_id, name, member_ids=()):
+def create_group(actor_id: str, name: str, member_ids: Iterable[str] = ()) -> Conversation:
     """Create a group with the actor as owner and ``member_ids`` as members; return it."""
     name = group_name(name)
     if member_ids is None:
@@ -59,12 +62,12 @@ def create_group(actor_id, name, member_ids=()):
             last_seq=0, created_at=now, updated_at=now))
         _add_memberships(conn, conversation_id, [(actor_id, "owner")] + [(m, "member") for m in ids], now)
         for user_id in [actor_id] + ids:
-            outbox.record(conn, "member.added", conversation_id,
+            events.record(conn, "member.added", conversation_id,
                           {"conversation_id": conversation_id, "user_id": user_id, "by": actor_id})
         return inbox.conversation_for(conn, actor_id, conversation_id)
 
 
-def rename_group(actor_id, conversation_id, name):
+def rename_group(actor_id: str, conversation_id: str, name: str) -> Conversation:
     """Rename a group (owner or admin); return it."""
     name = group_name(name)
     with transaction(actor_id) as conn:
@@ -72,11 +75,11 @@ def rename_group(actor_id, conversation_id, name):
         access.require_manager(member, "rename it")
         conn.execute(conversations.update().where(conversations.c.id == member.id)
                      .values(name=name, updated_at=utcnow()))
-        outbox.record(conn, "conversation.updated", str(member.id), {"conversation_id": str(member.id)})
+        events.record(conn, "conversation.updated", str(member.id), {"conversation_id": str(member.id)})
         return inbox.conversation_for(conn, actor_id, member.id)
 
 
-def group_name(value):
+def group_name(value: object) -> str:
     return validate.text(value, "name", max_len=100)
 
 

@@ -3,12 +3,14 @@ import sqlalchemy as sa
 
 from ..db import transaction
 from ..errors import Invalid
+from ..read.presenters import messages_with_attachments
 from ..schema import messages
+from ..types import MessagePage
 from . import access, validate
-from .presenters import messages_with_attachments
 
 
-def page_messages(viewer_id, conversation_id, before=None, after=None, limit=50):
+def page_messages(viewer_id: str, conversation_id: str, before: int | str | None = None,
+                  after: int | str | None = None, limit: int | str | None = 50) -> MessagePage:
     """``{messages (ascending seq), has_more}``: the newest page, or the page before/after a seq."""
     limit = validate.integer(limit, "limit", minimum=1, maximum=100, default=50)
     if before not in (None, "") and after not in (None, ""):

@@ -1,14 +1,15 @@
 """Group membership: add, remove, leave (the last owner leaving hands ownership on)."""
 import sqlalchemy as sa
 
-from .. import outbox
+from .. import events
 from ..db import transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..schema import conversations, memberships, users, utcnow
+from ..types import Conversation
 from . import access, inbox, validate
 
 
-def add_member(actor_id, conversation_id, user_id, role="member"):
+def add_member(actor_id: str, conversation_id: str, user_id: str, role: str = "member") -> Conversation:
     """Add a person to a group (owner or admin); return the conversation."""
     user_id = validate.uuid_field(user_id, "user_id")
     if role not in ("member", "admin"):
@@ -25,12 +26,12 @@ def add_member(actor_id, conversation_id, user_id, role="member"):
         conn.execute(memberships.insert().values(conversation_id=member.id, user_id=user_id, role=role,
                                                  last_read_seq=member.last_seq, joined_at=now))
         conn.execute(conversations.update().where(conversations.c.id == member.id).values(updated_at=now))
-        outbox.record(conn, "member.added", str(member.id),
+        events.record(conn, "member.added", str(member.id),
                       {"conversation_id": str(member.id), "user_id": user_id, "by": actor_id})
         return inbox.conversation_for(conn, actor_id, member.id)
 
 
-def remove_member(actor_id, conversation_id, user_id):
+def remove_member(actor_id: str, conversation_id: str, user_id: str) -> None:
     """Remove ``user_id`` from a group: anyone may leave; owners and admins remove others."""
     user_id = validate.path_id(user_id, "member")
     with transaction(actor_id) as conn:
@@ -47,7 +48,7 @@ def remove_member(actor_id, conversation_id, user_id):
         if target_role == "owner":
             _hand_on_ownership(conn, member.id, leaving_id=user_id)
         conn.execute(conversations.update().where(conversations.c.id == member.id).values(updated_at=utcnow()))
-        outbox.record(conn, "member.removed", str(member.id),
+        events.record(conn, "member.removed", str(member.id),
                       {"conversation_id": str(member.id), "user_id": user_id, "by": actor_id})
         conn.execute(memberships.delete().where(memberships.c.conversation_id == member.id,
                                                 memberships.c.user_id == user_id))

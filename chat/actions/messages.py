@@ -3,12 +3,13 @@ import json
 
 import sqlalchemy as sa
 
-from .. import outbox
+from .. import events
 from ..db import transaction
 from ..errors import Conflict, Forbidden, Invalid
+from ..read.presenters import messages_with_attachments
 from ..schema import attachments, conversations, memberships, message_edits, messages, utcnow
+from ..types import Edit, Message
 from . import access, validate
-from .presenters import messages_with_attachments
 
 CLIENT_KINDS = ("text", "image", "file", "audio")  # "system" messages are written by the server only
 MAX_METADATA_BYTES = 8192
@@ -77,7 +78,7 @@ def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment
                      .where(memberships.c.conversation_id == member.id, memberships.c.user_id == actor_id)
                      .values(last_read_seq=seq))
         message = _load(conn, message_id)
-        outbox.record(conn, "message.created", str(member.id), message)
+        events.record(conn, "message.created", str(member.id), message)
         return message, True
 
 
@@ -95,7 +96,7 @@ def _attach(conn, actor_id, message_id, attachment_ids):
                       field="attachment_ids")
 
 
-def edit_message(actor_id, message_id, body):
+def edit_message(actor_id: str, message_id: str, body: str) -> Message:
     """Replace the body of your own message, keeping the earlier version; return the message."""
     body = validate.body(body)
     with transaction(actor_id) as conn:
@@ -110,11 +111,11 @@ def edit_message(actor_id, message_id, body):
         conn.execute(message_edits.insert().values(message_id=message.id, body=message.body, edited_at=now))
         conn.execute(messages.update().where(messages.c.id == message.id).values(body=body, edited_at=now))
         updated = _load(conn, message.id)
-        outbox.record(conn, "message.updated", str(message.conversation_id), updated)
+        events.record(conn, "message.updated", str(message.conversation_id), updated)
         return updated
 
 
-def delete_message(actor_id, message_id):
+def delete_message(actor_id: str, message_id: str) -> Message:
     """Delete a message (its sender, or a group's owner/admin), leaving a tombstone; idempotent."""
     with transaction(actor_id) as conn:
         message, member = access.message_for_member(conn, actor_id, message_id, lock=True)
@@ -129,11 +130,11 @@ def delete_message(actor_id, message_id):
         conn.execute(messages.update().where(messages.c.id == message.id)
                      .values(body="", metadata={}, deleted_at=utcnow()))
         deleted = _load(conn, message.id)
-        outbox.record(conn, "message.deleted", str(message.conversation_id), deleted)
+        events.record(conn, "message.deleted", str(message.conversation_id), deleted)
         return deleted
 
 
-def edit_history(viewer_id, message_id):
+def edit_history(viewer_id: str, message_id: str) -> list[Edit]:
     """Earlier versions of a message, oldest first: ``[{body, edited_at}]`` (members only)."""
     with transaction(viewer_id) as conn:
         message, _member = access.message_for_member(conn, viewer_id, message_id)

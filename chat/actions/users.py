@@ -3,12 +3,13 @@ import sqlalchemy as sa
 
 from ..db import transaction
 from ..errors import NotFound
+from ..read.presenters import USER_COLUMNS, user_dict
 from ..schema import users
+from ..types import User
 from . import validate
-from .presenters import USER_COLUMNS, user_dict
 
 
-def get_user(viewer_id, id_or_username):
+def get_user(viewer_id: str, id_or_username: str) -> User:
     """A user by id or username; 404 when there is none."""
     key = str(id_or_username or "").strip()
     with transaction(viewer_id) as conn:
@@ -22,7 +23,7 @@ def get_user(viewer_id, id_or_username):
     return user_dict(row)
 
 
-def search_users(viewer_id, q="", limit=20):
+def search_users(viewer_id: str, q: str = "", limit: int | str | None = 20) -> list[User]:
     """Users whose username or display name contains ``q`` (case-insensitive), by username."""
     limit = validate.integer(limit, "limit", minimum=1, maximum=100, default=20)
     q = validate.text(q or "", "q", max_len=100, min_len=0)

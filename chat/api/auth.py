@@ -10,7 +10,7 @@ from .helpers import json_body, signed_in
 
 
 def _auth_limit():
-    return current_app.config.get("AUTH_RATE_LIMIT", "20/minute")
+    return current_app.config["AUTH_RATE_LIMIT"]
 
 
 @bp.post("/auth/signup")

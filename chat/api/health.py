@@ -2,6 +2,7 @@
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
+from .. import delivery
 from ..db import get_db
 
 bp = Blueprint("health", __name__)
@@ -15,7 +16,6 @@ def healthz():
         db_status = "ok"
     except Exception:  # noqa: BLE001 — health reports any failure as "down"
         db_status = "down"
-    broker = current_app.extensions.get("chat.broker")
-    broker_status = broker.health() if broker is not None else "none"
+    broker_status = delivery.health(current_app)
     ok = db_status == "ok" and broker_status in ("ok", "none")
     return jsonify(status="ok" if ok else "degraded", db=db_status, broker=broker_status), 200 if ok else 503

@@ -1,12 +1,15 @@
 """Live delivery: broker, outbox relay and the Server-Sent Events streams.
 
 ``app.extensions["chat.broker"]`` is the broker (Redis when ``REDIS_URL`` is set, else in-process) and
-``app.extensions["chat.relay"]`` the relay that the action layer kicks after each commit. Clients and
-background greenlets are made lazily, in the process that uses them, so a server may fork after
-``create_app``. ``stream.sse_response`` builds the event streams.
+``app.extensions["chat.relay"]`` the relay kicked after each commit. Only this package and ``chat.events``
+(the action layer's door) touch them; this package reads the database through ``chat.read`` and never
+imports ``chat.actions``. Clients and background greenlets are made lazily, in the process that uses them,
+so a server may fork after ``create_app``. ``stream.sse_response`` builds the event streams;
+``presence_hooks`` keeps presence as streams come and go.
 """
 import time
 
+from . import presence_hooks
 from .memory import InProcessBroker
 from .redis_broker import RedisBroker
 from .relay import Relay
@@ -17,16 +20,14 @@ def init_app(app):
     config = app.config
     broker = make_broker(config)
     # Tests publish inside the request (no background threads); servers publish from a background sweep.
-    sync = config.get("DELIVERY_SYNC", bool(config.get("TESTING")))
-    relay = Relay(app, app.extensions["chat.db"], broker, interval=float(config.get("RELAY_INTERVAL", 1.0)),
-                  sync=sync, retention=int(config.get("OUTBOX_RETENTION_SECONDS", 86_400)))
-    from ..actions import live
-    relay.sweep_hooks.append(live.reap_lapsed)
+    relay = Relay(app, app.extensions["chat.db"], broker, interval=float(config["RELAY_INTERVAL"]),
+                  sync=config["DELIVERY_SYNC"], retention=int(config["OUTBOX_RETENTION_SECONDS"]))
+    relay.sweep_hooks.append(presence_hooks.reap_lapsed)
     if hasattr(broker, "trim_idle"):
-        relay.sweep_hooks.append(every(float(config.get("REDIS_IDLE_SECONDS", 60)), broker.trim_idle))
+        relay.sweep_hooks.append(every(float(config["REDIS_IDLE_SECONDS"]), broker.trim_idle))
     app.extensions["chat.broker"] = broker
     app.extensions["chat.relay"] = relay
-    if config.get("DELIVERY_STATS"):  # for tests and benchmarks only: never on in production
+    if config["DELIVERY_STATS"]:
         from flask import jsonify
 
         from .stats import process_stats
@@ -35,12 +36,17 @@ def init_app(app):
 
 def make_broker(config):
     """The broker ``config`` asks for."""
-    options = {"log_length": int(config.get("DELIVERY_LOG_LENGTH", 10_000)),
-               "queue_size": int(config.get("SSE_QUEUE_SIZE", 1000))}
-    if config.get("REDIS_URL"):
-        return RedisBroker(config["REDIS_URL"], socket_timeout=float(config.get("REDIS_SOCKET_TIMEOUT", 2.0)),
-                           pool_size=int(config.get("REDIS_POOL_SIZE", 16)), **options)
+    options = {"log_length": int(config["DELIVERY_LOG_LENGTH"]), "queue_size": int(config["SSE_QUEUE_SIZE"])}
+    if config["REDIS_URL"]:
+        return RedisBroker(config["REDIS_URL"], socket_timeout=float(config["REDIS_SOCKET_TIMEOUT"]),
+                           pool_size=int(config["REDIS_POOL_SIZE"]), **options)
     return InProcessBroker(**options)
+
+
+def health(app):
+    """The broker's health for ``/healthz``: "ok", "down", or "none" before ``init_app``."""
+    broker = app.extensions.get("chat.broker")
+    return broker.health() if broker is not None else "none"
 
 
 def start(app):

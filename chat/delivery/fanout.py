@@ -4,11 +4,12 @@ Recipients are the conversation's members when the row is published (plus, for `
 person removed, who learns of it and then hears nothing more). After a change that alters how members
 see the conversation in their list, each affected member also gets ``conversation.updated`` with the
 conversation as they see it; within one batch only the last such change per person carries it, since
-every view is computed from the same, latest state.
+every view is computed from the same, latest state. The views come from the read model
+(``chat.read.conversations``), in a fixed handful of queries per batch.
 """
 from collections import Counter
 
-from . import views
+from ..read import conversations as read
 from .events import Delivery
 
 BULK_ADDITIONS = 20
@@ -20,11 +21,11 @@ VIEW_CHANGES = {"message.created", "message.deleted", "member.added", "member.re
 def expand(conn, rows):
     """``[(row_id, conversation_id, [Delivery…])]`` for outbox ``rows`` (in id order)."""
     ids = list(dict.fromkeys(str(r.conversation_id) for r in rows if r.conversation_id is not None))
-    people = views.members_by_conversation(conn, ids)
-    found = views.conversations_by_id(conn, ids)
+    people = read.members_by_conversation(conn, ids)
+    found = read.conversations_by_id(conn, ids)
     members = {cid: group.ids for cid, group in people.items()}
     plan, wanted = _plan_views(rows, members, {cid: r.last_seq for cid, r in found.items()})
-    shown = views.conversation_views(conn, wanted, found, people)
+    shown = read.member_views(conn, wanted, found, people)
     bulk = _bulk_additions(rows)
     expanded = []
     for row in rows:

@@ -11,6 +11,7 @@ import time
 
 from flask import current_app, request
 
+from . import presence_hooks
 from .broker import BrokerUnavailable, CursorTooOld, EpochChanged
 from .events import CLOSE, RESYNC, ZERO, entry_key, parse_cursor
 from .sse import SEND_BUFFER, cut_off, format_event, json_render, limit_send_buffer
@@ -60,7 +61,6 @@ class EventStream:
 
     def run(self, last_event_id, sock=None):
         """The response body: a generator of SSE text."""
-        from ..actions import live
         sub = self.broker.subscribe(self.user_id)  # first, so nothing published from now on is missed
         if sock is not None:
             sub.on_overflow = lambda: cut_off(sock)
@@ -68,7 +68,7 @@ class EventStream:
         try:
             self.cursor = last_event_id or None
             yield f"retry: {RETRY_MS}\n\n" + self._catch_up(self._start)  # the position, before any byte
-            token = self._in_app(live.stream_opened, self.user_id)
+            token = self._in_app(presence_hooks.stream_opened, self.user_id)
             if not self.continuous and not self.pending:
                 yield self._catch_up(self._resync)  # what the client missed
             last_write = last_refresh = time.monotonic()
@@ -78,7 +78,7 @@ class EventStream:
                 now = time.monotonic()
                 if now - last_refresh >= self.heartbeat:
                     last_refresh = now
-                    self._in_app(live.stream_alive, self.user_id, token)
+                    self._in_app(presence_hooks.stream_alive, self.user_id, token)
                     if self.pending:
                         out += self._catch_up(self._resync)
                 if not out and now - last_write >= self.heartbeat:
@@ -91,7 +91,7 @@ class EventStream:
         finally:
             self.broker.unsubscribe(sub)
             if token is not None:
-                self._in_app(live.stream_closed, self.user_id, token)
+                self._in_app(presence_hooks.stream_closed, self.user_id, token)
 
     def _in_app(self, fn, *args):
         with self.app.app_context():

@@ -12,7 +12,7 @@ from .helpers import safe_next, signed_in
 
 
 def _auth_limit():
-    return current_app.config.get("AUTH_RATE_LIMIT", "20/minute")
+    return current_app.config["AUTH_RATE_LIMIT"]
 
 
 @bp.get("/")

@@ -1,24 +1,25 @@
-"""HTML error pages: a refusal says what happened and what to do, as a page or as an htmx fragment."""
+"""HTML error pages: what happened and what to do, as a page in the app's layout or as an htmx fragment.
+
+``chat.errors.init_app`` decides which errors come here; this module only renders them.
+"""
+import logging
+
 from flask import render_template
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 
-from ..errors import Unauthorized
 from .helpers import is_htmx, to_login
 
+log = logging.getLogger(__name__)
 
-def html_error(error):
-    """Render an ``ActionError`` or ``CSRFError`` raised on a non-API path."""
-    if isinstance(error, CSRFError):
-        status, message = 400, "This form has expired. Reload the page and try again."
-    else:
-        status, message = error.status, error.message
-    if isinstance(error, Unauthorized) and not current_user.is_authenticated:
+
+def html_error(status, message, needs_sign_in=False, headers=None):
+    """The response for an error on a non-API path: a page, or the fragment htmx swaps in."""
+    if needs_sign_in and not current_user.is_authenticated:
         return to_login()
-    if is_htmx():
-        return render_template("errors/_error.html", message=message, status=status), status
-    return render_template("errors/error.html", message=message, status=status), status
-
-
-def init_app(app):
-    app.extensions["chat.html_error_handler"] = html_error
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    try:
+        body = render_template(template, message=message, status=status)
+    except Exception:  # noqa: BLE001 — the layout needs the database, which may be what failed
+        log.exception("rendering the %s page failed", status)
+        body = message
+    return body, status, headers or {}

@@ -3,10 +3,9 @@
 Validation rules live in the action layer; an ``ActionError`` naming a field is attached to that field.
 """
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..actions.validate import MAX_BODY
 
 
 class SignupForm(FlaskForm):
@@ -34,10 +33,6 @@ class RenameForm(FlaskForm):
 
 class AddMemberForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired("Enter a username.")])
-
-
-class MessageForm(FlaskForm):
-    body = TextAreaField("Message", validators=[Length(max=MAX_BODY)])
 
 
 def attach_error(form, error, default_field):

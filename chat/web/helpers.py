@@ -42,11 +42,6 @@ def safe_next(value, default="/"):
     return value
 
 
-def page_or_fragment(page, fragment, status=200, **context):
-    """Render ``fragment`` for htmx requests and ``page`` (which includes it) otherwise."""
-    return render_template(fragment if is_htmx() else page, **context), status
-
-
 def redirect_or_fragment(location, fragment=None, **context):
     """After a write: htmx gets ``fragment`` (or an ``HX-Redirect``), a plain form a 303 to ``location``."""
     if not is_htmx():

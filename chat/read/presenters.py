@@ -1,17 +1,20 @@
-"""Rows to the plain dicts of shared/API.md ("Objects")."""
+"""Rows to the plain dicts of shared/API.md ("Objects"): users, messages and their attachments."""
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from ..schema import attachments, users
+from ..types import Attachment, Message, User
 
 USER_COLUMNS = (users.c.id, users.c.username, users.c.display_name, users.c.bio, users.c.avatar_url,
                 users.c.created_at)
 
 
-def iso(value):
+def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def user_dict(row):
+def user_dict(row) -> User:
     return {
         "id": str(row.id),
         "username": row.username,
@@ -22,7 +25,7 @@ def user_dict(row):
     }
 
 
-def attachment_dict(row):
+def attachment_dict(row) -> Attachment:
     return {
         "id": str(row.id),
         "filename": row.filename,
@@ -35,7 +38,7 @@ def attachment_dict(row):
     }
 
 
-def message_dict(row, attachment_rows=()):
+def message_dict(row, attachment_rows=()) -> Message:
     deleted = row.deleted_at is not None
     return {
         "id": str(row.id),
@@ -53,7 +56,7 @@ def message_dict(row, attachment_rows=()):
     }
 
 
-def messages_with_attachments(conn, rows):
+def messages_with_attachments(conn, rows) -> list[Message]:
     """``message_dict`` for each row, loading all their attachments in one query."""
     ids = [r.id for r in rows if r.deleted_at is None]
     by_message = {}

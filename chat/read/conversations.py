@@ -1,0 +1,200 @@
+"""Conversations as one member sees them: the list and one conversation (API, pages), and per-member views
+for ``conversation.updated`` events (fan-out).
+
+One unread count (others' live messages after the member's read mark, capped at ``UNREAD_CAP``), one
+members loader and one shape: ``shared_view`` (what every member sees alike) plus ``member_view`` (the
+viewer's own role and read state); ``{**shared, **own}`` is the conversation object of shared/API.md.
+
+The fan-out runs a fixed handful of queries per batch of outbox rows, whatever the size of its
+conversations: members (with read state), the conversations, their last messages, and the recent tail of
+each conversation, from which every member's unread count is worked out without a query per member. Big
+groups list only their first ``MEMBERS_IN_EVENT`` members in events (``member_count`` says how many
+there are); ``GET /api/v1/conversations/{id}`` has them all.
+"""
+from bisect import bisect_right
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+from ..schema import UTCDateTime, conversations, memberships, messages, users
+from ..types import Conversation, Member, Message
+from .presenters import USER_COLUMNS, iso, messages_with_attachments, user_dict
+
+UNREAD_CAP = 100  # the UI shows 99+; counting further is wasted work
+MEMBERS_IN_EVENT = 100
+TAIL = 3 * UNREAD_CAP  # recent messages read to count everyone's unread
+
+# The unread count of membership ``m``; every unread number the app shows comes from here (or, for
+# events, from the same rule applied to a conversation's tail in ``unread_counts``).
+UNREAD_COUNT = f"""(select count(*) from (select 1 from messages x
+                              where x.conversation_id = m.conversation_id and x.seq > m.last_read_seq
+                                and x.deleted_at is null
+                                and (x.sender_id is null or x.sender_id <> m.user_id)
+                              limit {UNREAD_CAP}) unread)"""
+
+# One query for a viewer's rows: membership, conversation, last message and the unread count.
+# ``{filters}`` narrows it (a cursor, one conversation).
+CONVERSATIONS_SQL = """
+select c.id, c.kind, c.name, c.last_seq, c.created_at, c.updated_at, m.role, m.last_read_seq,
+       """ + UNREAD_COUNT + """ as unread_count,
+       lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lm.kind as lm_kind,
+       lm.body as lm_body, lm.metadata as lm_metadata, lm.client_id as lm_client_id,
+       lm.created_at as lm_created_at, lm.edited_at as lm_edited_at, lm.deleted_at as lm_deleted_at
+from memberships m
+join conversations c on c.id = m.conversation_id
+left join messages lm on lm.conversation_id = c.id and lm.seq = c.last_seq
+where m.user_id = :viewer {filters}
+order by c.updated_at desc, c.id desc
+limit :limit
+"""
+
+_UNREAD = sa.text(f"""
+select m.user_id, {UNREAD_COUNT} as unread_count
+from memberships m
+where m.conversation_id = :cid and m.user_id in :users
+""").bindparams(sa.bindparam("users", expanding=True))
+
+
+# --- the shape -------------------------------------------------------------------------------------------
+def shared_view(row, members: list[Member], member_count: int, last_message: Message | None) -> dict:
+    """What every member sees alike; ``row`` has a conversation's columns, ``members`` are member dicts."""
+    return {
+        "id": str(row.id), "kind": row.kind, "name": row.name, "members": members,
+        "member_count": member_count, "last_seq": row.last_seq, "last_message": last_message,
+        "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+    }
+
+
+def member_view(role: str, unread_count: int, last_read_seq: int) -> dict:
+    """What only the viewing member sees: their role and read state."""
+    return {"my_role": role, "unread_count": unread_count, "last_read_seq": last_read_seq}
+
+
+# --- members -----------------------------------------------------------------------------------------------
+class Members:
+    """One conversation's members: every id with its role and read mark, and the first few in full."""
+
+    __slots__ = ("ids", "state", "shown")
+
+    def __init__(self):
+        self.ids, self.state, self.shown = [], {}, []
+
+
+def members_by_conversation(conn, conversation_ids, shown: int | None = MEMBERS_IN_EVENT) -> dict[str, Members]:
+    """``{conversation_id: Members}``, members in the order they joined; ``shown=None`` lists all in full."""
+    found = {}
+    if not conversation_ids:
+        return found
+    rows = conn.execute(
+        sa.select(memberships.c.conversation_id, memberships.c.role, memberships.c.last_read_seq, *USER_COLUMNS)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.conversation_id.in_(conversation_ids))
+        .order_by(memberships.c.conversation_id, memberships.c.joined_at, users.c.username))
+    for r in rows:
+        group = found.get(str(r.conversation_id)) or found.setdefault(str(r.conversation_id), Members())
+        user_id = str(r.id)
+        group.ids.append(user_id)
+        group.state[user_id] = (r.role, r.last_read_seq)
+        if shown is None or len(group.shown) < shown:
+            group.shown.append({**user_dict(r), "role": r.role, "last_read_seq": r.last_read_seq})
+    return found
+
+
+# --- for one viewer (API, pages) -----------------------------------------------------------------------------
+def for_viewer(conn, viewer_id: str, filters: str = "", **params) -> list[Conversation]:
+    """The viewer's conversations (objects of shared/API.md), newest activity first.
+
+    ``filters`` is SQL appended to the where clause over ``m`` (membership) and ``c`` (conversation);
+    ``params`` binds it and must include ``limit``. Access is the caller's to check.
+    """
+    params = {"viewer": viewer_id, **params}
+    stmt = sa.text(CONVERSATIONS_SQL.format(filters=filters))
+    stmt = stmt.bindparams(*(
+        [sa.bindparam("before", type_=UTCDateTime)] if "before" in params else []
+    )).columns(created_at=UTCDateTime, updated_at=UTCDateTime, lm_created_at=UTCDateTime,
+               lm_edited_at=UTCDateTime, lm_deleted_at=UTCDateTime, lm_metadata=messages.c.metadata.type)
+    rows = conn.execute(stmt, params).all()
+    if not rows:
+        return []
+    members = members_by_conversation(conn, [str(r.id) for r in rows], shown=None)
+    last_rows = [_last_message_row(r) for r in rows if r.lm_id is not None]
+    last_messages = {m["id"]: m for m in messages_with_attachments(conn, last_rows)}
+    found = []
+    for r in rows:
+        group = members.get(str(r.id)) or Members()
+        last_message = last_messages.get(str(r.lm_id)) if r.lm_id is not None else None
+        found.append({**shared_view(r, group.shown, len(group.ids), last_message),
+                      **member_view(r.role, r.unread_count, r.last_read_seq)})
+    return found
+
+
+def _last_message_row(row):
+    """The ``lm_*`` columns of a conversation row, shaped like a row of ``messages``."""
+    return SimpleNamespace(id=row.lm_id, conversation_id=row.id, **{
+        name: getattr(row, "lm_" + name) for name in
+        ("seq", "sender_id", "kind", "body", "metadata", "client_id", "created_at", "edited_at", "deleted_at")})
+
+
+# --- for every member at once (events) -------------------------------------------------------------------------
+def conversations_by_id(conn, conversation_ids) -> dict:
+    if not conversation_ids:
+        return {}
+    rows = conn.execute(sa.select(conversations).where(conversations.c.id.in_(conversation_ids)))
+    return {str(r.id): r for r in rows}
+
+
+def member_views(conn, wanted: dict[str, set[str]], found: dict,
+                 members: dict[str, Members]) -> dict[str, tuple[dict, dict[str, dict]]]:
+    """``{conversation_id: (shared, {user_id: own})}`` for ``wanted = {conversation_id: user ids}``.
+
+    ``found`` and ``members`` come from ``conversations_by_id`` and ``members_by_conversation``;
+    people who are no longer members are left out.
+    """
+    wanted = {cid: people for cid, people in wanted.items() if people and cid in found and cid in members}
+    if not wanted:
+        return {}
+    last_messages = _last_messages(conn, [found[cid] for cid in wanted])
+    views = {}
+    for cid, people in wanted.items():
+        row, group = found[cid], members[cid]
+        shared = shared_view(row, group.shown, len(group.ids), last_messages.get(cid))
+        present = {u: group.state[u] for u in people if u in group.state}
+        unread = unread_counts(conn, row, {u: read for u, (_, read) in present.items()})
+        views[cid] = (shared, {u: member_view(role, unread[u], read) for u, (role, read) in present.items()})
+    return views
+
+
+def _last_messages(conn, rows):
+    wanted = [sa.and_(messages.c.conversation_id == r.id, messages.c.seq == r.last_seq)
+              for r in rows if r.last_seq]
+    if not wanted:
+        return {}
+    found = conn.execute(sa.select(messages).where(sa.or_(*wanted))).all()
+    return {m["conversation_id"]: m for m in messages_with_attachments(conn, found)}
+
+
+def unread_counts(conn, conversation, read_marks: dict[str, int]) -> dict[str, int]:
+    """``{user_id: unread}`` for ``read_marks = {user_id: last_read_seq}``, from the conversation's last
+    ``TAIL`` messages; only someone whose mark is older and whose count there stays under the cap needs
+    ``UNREAD_COUNT`` itself."""
+    start = max(0, conversation.last_seq - TAIL)
+    tail = conn.execute(sa.select(messages.c.seq, messages.c.sender_id)
+                        .where(messages.c.conversation_id == conversation.id, messages.c.seq > start,
+                               messages.c.deleted_at.is_(None))
+                        .order_by(messages.c.seq)).all()
+    seqs, by_sender = [m.seq for m in tail], {}
+    for m in tail:
+        if m.sender_id is not None:
+            by_sender.setdefault(str(m.sender_id), []).append(m.seq)
+    counts, older = {}, []
+    for user_id, read in read_marks.items():
+        own = by_sender.get(user_id, ())
+        count = len(seqs) - bisect_right(seqs, read) - (len(own) - bisect_right(own, read))
+        if read >= start or count >= UNREAD_CAP:
+            counts[user_id] = min(count, UNREAD_CAP)
+        else:
+            older.append(user_id)
+    if older:
+        rows = conn.execute(_UNREAD, {"cid": str(conversation.id), "users": older})
+        counts.update({str(r.user_id): r.unread_count for r in rows})
+    return counts

@@ -1,0 +1,57 @@
+"""The read model (chat.read): one conversation shape for the API, the pages and the events."""
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from chat.actions import accounts, conversations, inbox, messages, reads
+from chat.delivery import fanout
+from chat.read import conversations as read
+from chat.schema import outbox
+
+
+@contextmanager
+def counting_queries(app):
+    engine, count = app.extensions["chat.db"].engine, [0]
+
+    def one(*_):
+        count[0] += 1
+    sa.event.listen(engine, "before_cursor_execute", one)
+    try:
+        yield count
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", one)
+
+
+def people(n, prefix):
+    return [accounts.sign_up(f"{prefix}{i}@example.com", f"{prefix}{i}", "password123", f"{prefix} {i}")
+            for i in range(n)]
+
+
+def test_an_event_view_is_the_api_object_plus_member_count(app, alice, bob, carol, book_club):
+    messages.send_message(bob["id"], book_club["id"], "one")
+    messages.send_message(carol["id"], book_club["id"], "two")
+    reads.mark_read(alice["id"], book_club["id"], 1)
+    with app.extensions["chat.db"].transaction() as conn:
+        found = read.conversations_by_id(conn, [book_club["id"]])
+        members = read.members_by_conversation(conn, [book_club["id"]])
+        shared, own = read.member_views(conn, {book_club["id"]: {alice["id"], bob["id"]}}, found, members)[
+            book_club["id"]]
+    for person in (alice, bob):
+        assert {**shared, **own[person["id"]]} == inbox.get_conversation(person["id"], book_club["id"])
+    assert shared["member_count"] == 3 and carol["id"] not in own
+
+
+def test_the_fan_out_reads_in_a_fixed_number_of_queries_whatever_the_group_size(app, alice):
+    def queries_for(size):
+        crowd = people(size, f"g{size}_")
+        group = conversations.create_group(alice["id"], f"group of {size}", [p["id"] for p in crowd])
+        for i in range(3):
+            messages.send_message(crowd[i % size]["id"], group["id"], f"m{i}")
+        with app.extensions["chat.db"].transaction() as conn:
+            rows = conn.execute(sa.select(outbox).where(outbox.c.conversation_id == group["id"])
+                                .order_by(outbox.c.id)).all()
+        with app.extensions["chat.db"].transaction() as conn, counting_queries(app) as count:
+            expanded = fanout.expand(conn, rows)
+        assert sum(len(deliveries) for _, _, deliveries in expanded) > size  # everyone heard of something
+        return count[0]
+    assert queries_for(3) == queries_for(40)
