@@ -5,7 +5,7 @@ it expands each row into per-user events for the conversation's members at publi
 """
 from flask import current_app
 
-from .db import after_commit
+from .db import after_commit, server_insert
 from .schema import outbox, utcnow
 
 EVENT_TYPES = (
@@ -21,7 +21,7 @@ def record(conn, event_type, conversation_id, payload):
     first), so outbox ids within a conversation follow commit order.
     """
     assert event_type in EVENT_TYPES, event_type
-    conn.execute(outbox.insert().values(
+    server_insert(conn, outbox, dict(  # only the server writes the outbox (see chat.db)
         conversation_id=conversation_id, event_type=event_type, payload=payload, created_at=utcnow(),
     ))
     relay = current_app.extensions.get("chat.relay")
