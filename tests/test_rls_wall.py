@@ -236,3 +236,25 @@ def test_s13_a_direct_conversation_has_only_its_two_people_as_members(pg, world,
         cur.execute(member, (c, "member"))
     with pg.as_server() as cur, pytest.raises(errors.InsufficientPrivilege):
         cur.execute("update memberships set role = 'owner' where conversation_id = %s", (world["ab"],))
+
+
+def test_s1_the_server_write_costs_one_statement_per_transaction(app, world, monkeypatch):
+    """However many events a transaction records, the server's part is one role switch and one insert."""
+    a, engine, relay = world["alice"], app.extensions["chat.db"].engine, app.extensions["chat.relay"]
+    monkeypatch.setattr(relay, "sync", False)  # the relay's own queries after the commit are not counted
+    monkeypatch.setattr(relay, "start", lambda: None)
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with transaction(a) as conn:
+            for seq in (1, 2, 3):
+                outbox.record(conn, "read", world["ab"], {"conversation_id": world["ab"], "user_id": a, "seq": seq})
+            assert statements[-1].startswith("select set_config('request.jwt.claims'")  # nothing written yet
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 3  # the claims, the role switch, one insert of three rows
+    assert "set_config('role', 'none', true)" in statements[1] and "INSERT INTO outbox" in statements[2]
