@@ -21,9 +21,9 @@ def record(conn, event_type, conversation_id, payload):
     first), so outbox ids within a conversation follow commit order.
     """
     assert event_type in EVENT_TYPES, event_type
-    server_insert(conn, outbox, dict(  # only the server writes the outbox (see chat.db)
-        conversation_id=conversation_id, event_type=event_type, payload=payload, created_at=utcnow(),
-    ))
+    server_insert(conn, outbox, {  # only the server writes the outbox (see chat.db)
+        "conversation_id": conversation_id, "event_type": event_type, "payload": payload, "created_at": utcnow(),
+    })
     relay = current_app.extensions.get("chat.relay")
     if relay is not None:
         after_commit(conn, relay.kick, key="outbox.kick")

@@ -111,6 +111,10 @@ class Raw:
 
 @pytest.fixture
 def world(alice, bob, carol):
+    return make_world(alice, bob, carol)
+
+
+def make_world(alice, bob, carol):
     """Alice and Bob's direct conversation, Bob and Carol's, Bob's group with Carol, and their contents."""
     ab = conversations.open_direct(alice["id"], bob["id"])[0]
     bc = conversations.open_direct(bob["id"], carol["id"])[0]

@@ -15,7 +15,7 @@ from chat import outbox
 from chat.actions import accounts, messages
 from chat.db import transaction
 
-from .test_rls import Raw, upload, world  # noqa: F401 (fixtures)
+from .test_rls import Raw, make_world, upload
 
 pytestmark = [
     pytest.mark.postgres,
@@ -53,6 +53,11 @@ class Committing(Raw):
 @pytest.fixture
 def pg(app):
     return Committing(app.config["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://"))
+
+
+@pytest.fixture
+def world(alice, bob, carol):
+    return make_world(alice, bob, carol)
 
 
 @pytest.fixture
@@ -131,15 +136,14 @@ def test_s13_group_moderators_only_detach_and_plain_members_nothing(pg, world, d
     from chat.actions import members
     members.add_member(b, g, dave["id"])
     photo = upload({"id": c})["id"]
-    msg, _ = messages.send_message(c, g, "look", kind="image", attachment_ids=[photo])
+    messages.send_message(c, g, "look", kind="image", attachment_ids=[photo])
     own, _ = messages.send_message(b, g, "mine")
     assert pg.rowcount(dave["id"], "update attachments set message_id = null where id = %s", (photo,)) == 0
     assert pg.refused(b, "update attachments set message_id = %s where id = %s", (own["id"], photo))
     assert pg.rowcount(b, "update attachments set message_id = null where id = %s", (photo,)) == 1
-    # ... and not in a direct conversation, where nobody moderates.
+    # In a direct conversation nobody moderates: only the uploader (bob) detaches.
+    assert pg.rowcount(c, "update attachments set message_id = null where id = %s", (world["bc_photo"],)) == 0
     assert pg.rowcount(b, "update attachments set message_id = null where id = %s", (world["bc_photo"],)) == 1
-    assert pg.rowcount(world["carol"], "update attachments set message_id = null where id = %s",
-                       (world["bc_photo"],)) == 0
 
 
 # --- S13: conversations -----------------------------------------------------------------------------------
@@ -151,10 +155,11 @@ def test_s13_last_seq_moves_only_with_a_message(pg, world):
     assert isinstance(error, errors.CheckViolation)
     assert pg.count_as_server("select last_seq from conversations where id = %s", (ab,)) == before
     # A send: the seq and the message at it, together.
+    send = ("insert into messages (id, conversation_id, seq, sender_id, kind, body, metadata, created_at) "
+            "select gen_random_uuid(), c.id, c.last_seq, %s, 'text', 'sent', '{}', now() "
+            "from conversations c where c.id = %s")
     assert pg.commit(b, ("update conversations set last_seq = last_seq + 1 where id = %s", (ab,)),
-                     ("insert into messages (id, conversation_id, seq, sender_id, kind, body, metadata, created_at) "
-                      "select gen_random_uuid(), c.id, c.last_seq, %s, 'text', 'sent', '{}', now() "
-                      "from conversations c where c.id = %s", (b, ab))) is None
+                     (send, (b, ab))) is None
     assert pg.count_as_server("select last_seq from conversations where id = %s", (ab,)) == before + 1
 
 
@@ -187,10 +192,10 @@ def test_s13_a_body_changes_only_as_an_edit_with_history(pg, world):
     assert pg.refused(b, "update messages set metadata = '{\"x\": 1}' where id = %s", (msg,),
                       error=errors.CheckViolation)
     # As the app edits: the earlier version with the edit's time, then the body with that same time.
-    assert pg.commit(b, ("insert into message_edits (message_id, body, edited_at) "
-                         "select id, body, '2026-11-28T12:00:00Z' from messages where id = %s", (msg,)),
-                     ("update messages set body = 'edited properly', edited_at = '2026-11-28T12:00:00Z' "
-                      "where id = %s", (msg,))) is None
+    keep = ("insert into message_edits (message_id, body, edited_at) "
+            "select id, body, '2026-11-28T12:00:00Z' from messages where id = %s")
+    edit = "update messages set body = 'edited properly', edited_at = '2026-11-28T12:00:00Z' where id = %s"
+    assert pg.commit(b, (keep, (msg,)), (edit, (msg,))) is None
     assert pg.count_as_server("select count(*) from messages where id = %s and body = 'edited properly'", (msg,)) == 1
     assert [e["body"] for e in messages.edit_history(b, msg)] == ["hi alice", "hi alice!"]
 
@@ -222,8 +227,9 @@ def test_s13_history_is_dropped_only_with_the_message(pg, world):
 def test_s13_a_direct_conversation_has_only_its_two_people_as_members(pg, world, mallory):
     b, c, m = world["bob"], world["carol"], mallory["id"]
     key = ":".join(sorted([b, m]))  # bob opens a DM with mallory, who brings carol along as an owner
-    statements = [("insert into conversations (id, kind, direct_key, created_by, created_at, updated_at) "
-                   "values ('10000000-0000-4000-8000-000000000001', 'direct', %s, %s, now(), now())", (key, b))]
+    create = ("insert into conversations (id, kind, direct_key, created_by, created_at, updated_at) "
+              "values ('10000000-0000-4000-8000-000000000001', 'direct', %s, %s, now(), now())")
+    statements = [(create, (key, b))]
     member = ("insert into memberships (conversation_id, user_id, role, joined_at) "
               "values ('10000000-0000-4000-8000-000000000001', %s, %s, now())")
     for who, role in ((b, "owner"), (c, "member")):

@@ -196,7 +196,7 @@ def screen(conn, rows):
             last[(claim["conversation_id"], row.event_type, claim["user_id"])] = i
     genuine, refused = [], []
     for i, (row, claim) in enumerate(claims):
-        reason = _refusal(row, claim, kinds, members, stored, lambda key: last.get(key, -1) > i)
+        reason = _refusal(row, claim, kinds, members, stored, last, i)
         if reason is None:
             genuine.append(row)
         else:
@@ -226,8 +226,8 @@ def _claims(row):
     return claim if claim["conversation_id"] is not None else None
 
 
-def _refusal(row, claim, kinds, members, stored, comes_later):
-    """Why ``row`` must not be delivered, or None. ``comes_later(key)``: a later row of the batch has ``key``."""
+def _refusal(row, claim, kinds, members, stored, last, position):
+    """Why ``row`` (at ``position`` in the batch) must not be delivered, or None."""
     if claim is None:
         return "unknown type, or a payload naming another conversation or malformed ids"
     cid, payload = claim["conversation_id"], row.payload
@@ -246,7 +246,7 @@ def _refusal(row, claim, kinds, members, stored, comes_later):
     elif row.event_type in MEMBER_EVENTS:
         user_id, is_member = claim["user_id"], (cid, claim["user_id"]) in members
         undo = "member.added" if row.event_type == "member.removed" else "member.removed"
-        undone = comes_later((cid, undo, user_id))
+        undone = last.get((cid, undo, user_id), -1) > position  # a later row of the batch undoes it
         if row.event_type == "member.removed":
             if kinds[cid] != "group":
                 return "nobody leaves a direct conversation"
