@@ -73,6 +73,7 @@ def test_the_audits_forged_message_reaches_nobody(relay, listen, caplog, alice, 
         (dm["id"], "message.updated", {**real, "kind": "system"}),
         (dm["id"], "message.updated", evil_link),                                # a link elsewhere
         (dm["id"], "message.deleted", real),                                     # not deleted
+        (dm["id"], "message.updated", {**real, "body": "words alice never wrote"}),
         (dm["id"], "message.created", {**real, "id": "not-a-uuid"}),             # must not stop the relay
         (dm["id"], "message.created", ["not", "an", "object"]),
         (dm["id"], "message.hacked", real),                                      # not an event of ours
@@ -126,8 +127,11 @@ def test_genuine_rows_around_forged_ones_still_go_out_in_order(relay, listen, mo
     first, _ = messages.send_message(alice["id"], dm["id"], "first")
     write_rows((dm["id"], "message.created", {**first, "id": OUTSIDER_ID, "seq": 2, "body": "forged"}))
     second, _ = messages.send_message(alice["id"], dm["id"], "second")
+    edited = messages.edit_message(alice["id"], second["id"], "second, edited")
     relay.publish_pending()
-    assert [e.data for e in take(bob) if e.type == "message.created"] == [first, second]
+    events = [(e.type, e.data) for e in take(bob) if e.type.startswith("message.")]
+    # The created event carries the body the message had then: an earlier version, still genuine.
+    assert events == [("message.created", first), ("message.created", second), ("message.updated", edited)]
     assert unpublished() == 0
 
 

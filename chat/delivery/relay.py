@@ -24,7 +24,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ..schema import conversations, memberships, messages, outbox, utcnow
+from ..schema import conversations, memberships, message_edits, messages, outbox, utcnow
 from . import fanout
 from .broker import BrokerUnavailable
 
@@ -161,11 +161,11 @@ EVENTS = MESSAGE_EVENTS + MEMBER_EVENTS + ("conversation.updated",)
 
 
 def screen(conn, rows):
-    """``(genuine rows, ids of refused rows)``: which rows are true to the database, in two queries.
+    """``(genuine rows, ids of refused rows)``: which rows are true to the database, in two or three queries.
 
     Every row names an existing conversation, of which its payload claims no other. A message event
-    names a message of that conversation with the payload's seq, sender and kind (deleted, for
-    ``message.deleted``), and its attachments' links are ours. ``member.added`` and ``read`` name a
+    names a message of that conversation with the payload's seq, sender and kind, a body that the message
+    has or had (none, and deleted, for ``message.deleted``), and only our own attachment links. ``member.added`` and ``read`` name a
     member, or someone a later row of the batch removes; ``member.removed`` names someone of a group
     who is no longer a member, or whom a later row adds back.
     """
@@ -187,16 +187,27 @@ def screen(conn, rows):
     stored = {}
     if message_ids:
         found = conn.execute(sa.select(messages.c.id, messages.c.conversation_id, messages.c.seq,
-                                       messages.c.sender_id, messages.c.kind, messages.c.deleted_at)
+                                       messages.c.sender_id, messages.c.kind, messages.c.body,
+                                       messages.c.deleted_at)
                              .where(messages.c.id.in_(list(message_ids))))
         stored = {str(r.id): r for r in found}
+    # A body other than the current one must be an earlier version (the message was edited since).
+    earlier = {c["id"] for row, c in claims
+               if c and row.event_type in MESSAGE_EVENTS and c["id"] in stored
+               and stored[c["id"]].deleted_at is None and row.payload.get("body") != stored[c["id"]].body}
+    versions = {}
+    if earlier:
+        found = conn.execute(sa.select(message_edits.c.message_id, message_edits.c.body)
+                             .where(message_edits.c.message_id.in_(list(earlier))))
+        for r in found:
+            versions.setdefault(str(r.message_id), set()).add(r.body)
     last = {}  # (conversation, event type, person) -> the batch position of its last member event
     for i, (row, claim) in enumerate(claims):
         if claim and row.event_type in MEMBER_EVENTS:
             last[(claim["conversation_id"], row.event_type, claim["user_id"])] = i
     genuine, refused = [], []
     for i, (row, claim) in enumerate(claims):
-        reason = _refusal(row, claim, kinds, members, stored, last, i)
+        reason = _refusal(row, claim, kinds, members, (stored, versions), last, i)
         if reason is None:
             genuine.append(row)
         else:
@@ -226,7 +237,7 @@ def _claims(row):
     return claim if claim["conversation_id"] is not None else None
 
 
-def _refusal(row, claim, kinds, members, stored, last, position):
+def _refusal(row, claim, kinds, members, messages_found, last, position):
     """Why ``row`` (at ``position`` in the batch) must not be delivered, or None."""
     if claim is None:
         return "unknown type, or a payload naming another conversation or malformed ids"
@@ -234,13 +245,18 @@ def _refusal(row, claim, kinds, members, stored, last, position):
     if cid not in kinds:
         return "no such conversation"
     if row.event_type in MESSAGE_EVENTS:
+        stored, versions = messages_found
         message = stored.get(claim["id"])
         if (message is None or str(message.conversation_id) != cid or type(payload.get("seq")) is not int
                 or payload["seq"] != message.seq or payload.get("kind") != message.kind
                 or claim["sender_id"] != (str(message.sender_id) if message.sender_id is not None else None)):
             return "the payload's message, seq, sender or kind is not the stored message's"
-        if row.event_type == "message.deleted" and message.deleted_at is None:
-            return "the message is not deleted"
+        if row.event_type == "message.deleted":
+            if message.deleted_at is None or payload.get("body") != "":
+                return "the message is not deleted, or the event keeps its body"
+        elif (message.deleted_at is None and payload.get("body") != message.body
+              and payload.get("body") not in versions.get(claim["id"], ())):
+            return "a body the message never had"
         if not _our_attachment_links(payload.get("attachments", [])):
             return "an attachment link that is not ours"
     elif row.event_type in MEMBER_EVENTS:
