@@ -264,3 +264,19 @@ def test_s1_the_server_write_costs_one_statement_per_transaction(app, world, mon
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert len(statements) == 3  # the claims, the role switch, one insert of three rows
     assert "set_config('role', 'none', true)" in statements[1] and "INSERT INTO outbox" in statements[2]
+
+
+GUARDS = ["conversations_clamp_updated_at", "conversations_seq_has_message", "messages_history_guard",
+          "message_edits_insert_guard", "message_edits_delete_with_message", "memberships_direct_guard"]
+
+
+def test_the_guards_are_pinned_and_for_no_client_to_call(pg):
+    with pg.as_server() as cur:
+        cur.execute("select p.proname, p.proconfig, has_function_privilege('anon', p.oid, 'execute'), "
+                    "has_function_privilege('authenticated', p.oid, 'execute'), "
+                    "exists (select 1 from pg_trigger t where t.tgfoid = p.oid) "
+                    "from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname = any(%s)", (GUARDS,))
+        found = {r[0]: r[1:] for r in cur.fetchall()}
+    assert set(found) == set(GUARDS)
+    for name, (config, anon, authenticated, used) in found.items():
+        assert config == ['search_path=""'] and not anon and not authenticated and used, name
