@@ -3,6 +3,11 @@
 Every query runs inside ``transaction(user_id)``. On Postgres a transaction made for a user carries that
 user's JWT claims and the ``authenticated`` role, exactly as Supabase's API does, so Row Level Security is
 a second wall behind the action layer's checks; ``user_id=None`` runs as the server itself.
+
+Some rows only the server may write, even inside a user's transaction: the outbox, whose rows become
+live events, grants ``authenticated`` nothing (a Data API client holds that role too). ``server_insert``
+queues such rows; they are written just before the commit, after switching back to the login role for
+the rest of the transaction (``set local role none``), which only code connected as that role can do.
 """
 import json
 import os
@@ -58,13 +63,15 @@ class Database:
     def transaction(self, user_id=None):
         """A transaction as ``user_id`` (RLS applies on Postgres) or as the server; commits on success.
 
-        Callables registered with ``after_commit(conn, fn)`` run once the commit has succeeded.
+        Callables registered with ``after_commit(conn, fn)`` run once the commit has succeeded; rows queued
+        with ``server_insert(conn, …)`` are written by the server just before it.
         """
         conn = self.engine.connect()
         callbacks = {}
         try:
             with conn.begin():
                 conn.info["after_commit"] = callbacks
+                conn.info["server_inserts"] = []
                 if user_id is not None and self.is_postgres:
                     claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
                     conn.execute(
@@ -73,14 +80,38 @@ class Database:
                         {"claims": claims},
                     )
                 yield conn
+                self._write_server_inserts(conn, as_user=user_id is not None)
         except BaseException:
             callbacks.clear()
             raise
         finally:
             conn.info.pop("after_commit", None)
+            conn.info.pop("server_inserts", None)
             conn.close()
         for callback in callbacks.values():
             callback()
+
+    def _write_server_inserts(self, conn, as_user):
+        pending = conn.info["server_inserts"]
+        if not pending:
+            return
+        if as_user and self.is_postgres:
+            # Back to the login role until the commit, which follows at once: nothing else runs as it.
+            conn.execute(sa.text("select set_config('role', 'none', true)"))
+        tables = {}
+        for table, row in pending:  # one statement per table; rows keep the order they were queued in
+            tables.setdefault(table, []).append(row)
+        for table, rows in tables.items():
+            conn.execute(table.insert(), rows)
+
+
+def server_insert(conn, table, row):
+    """Have the server insert ``row`` (a dict) into ``table`` just before ``conn``'s transaction commits.
+
+    The row is written as the login role even in a user's transaction, so ``table`` needs no privilege
+    for ``authenticated``. Rows queued in one transaction are inserted in the order they were queued.
+    """
+    conn.info["server_inserts"].append((table, row))
 
 
 def after_commit(conn, callback, key=None):

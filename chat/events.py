@@ -10,7 +10,7 @@ Nothing in ``chat.actions`` reaches the broker or the relay any other way (tests
 """
 from flask import current_app
 
-from .db import after_commit
+from .db import after_commit, server_insert
 from .delivery import presence_hooks
 from .delivery.presence_hooks import quietly
 from .schema import outbox, utcnow
@@ -28,9 +28,9 @@ def record(conn, event_type: str, conversation_id: str, payload: dict) -> None:
     first), so outbox ids within a conversation follow commit order.
     """
     assert event_type in EVENT_TYPES, event_type
-    conn.execute(outbox.insert().values(
-        conversation_id=conversation_id, event_type=event_type, payload=payload, created_at=utcnow(),
-    ))
+    server_insert(conn, outbox, {  # only the server writes the outbox (see chat.db)
+        "conversation_id": conversation_id, "event_type": event_type, "payload": payload, "created_at": utcnow(),
+    })
     relay = current_app.extensions.get("chat.relay")
     if relay is not None:
         after_commit(conn, relay.kick, key="outbox.kick")

@@ -10,16 +10,21 @@ published, so even two relays racing cannot put a later row first. A row publish
 crash, a lost reply) is published again as a no-op. So that relays in several processes do not do the
 same work twice, a batch holds an advisory lock per conversation on Postgres (taken in a fixed order,
 so they cannot deadlock); on SQLite the single writer lock serializes batches.
+
+Only the server writes the outbox, yet a row is delivered only if it is true to the database (defence in
+depth: a row that names a sender, seq or conversation other than its own would put words in someone's
+mouth): see ``screen``. A row that fails is marked published without being delivered, and logged.
 """
 import logging
 import os
 import threading
 import time
+import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ..schema import outbox, utcnow
+from ..schema import conversations, memberships, message_edits, messages, outbox, utcnow
 from . import fanout
 from .broker import BrokerUnavailable
 
@@ -125,12 +130,17 @@ class Relay:
                        sa.or_(outbox.c.conversation_id.in_(ids),
                               sa.and_(outbox.c.conversation_id.is_(None), outbox.c.id <= head[-1].id)))
                 .order_by(outbox.c.id).limit(self.batch_size)).all()
+            genuine, refused = screen(conn, rows)
+            if refused:
+                conn.execute(outbox.update().where(outbox.c.id.in_(refused)).values(published_at=utcnow()))
+            published = 0
             try:
-                published = self.broker.publish(fanout.expand(conn, rows))
+                if genuine:
+                    published = self.broker.publish(fanout.expand(conn, genuine))
             except BrokerUnavailable as failure:
                 published, error = failure.published, failure
             if published:
-                conn.execute(outbox.update().where(outbox.c.id.in_([r.id for r in rows[:published]]))
+                conn.execute(outbox.update().where(outbox.c.id.in_([r.id for r in genuine[:published]]))
                              .values(published_at=utcnow()))
         if error is not None:
             raise error
@@ -143,6 +153,138 @@ class Relay:
             old = (sa.select(outbox.c.id).where(outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff)
                    .order_by(outbox.c.id).limit(5000))
             conn.execute(outbox.delete().where(outbox.c.id.in_(old.scalar_subquery())))
+
+
+MESSAGE_EVENTS = ("message.created", "message.updated", "message.deleted")
+MEMBER_EVENTS = ("member.added", "member.removed", "read")
+EVENTS = MESSAGE_EVENTS + MEMBER_EVENTS + ("conversation.updated",)
+
+
+def screen(conn, rows):
+    """``(genuine rows, ids of refused rows)``: which rows are true to the database, in two or three queries.
+
+    Every row names an existing conversation, of which its payload claims no other. A message event
+    names a message of that conversation with the payload's seq, sender and kind, a body that the message
+    has or had (none, and deleted, for ``message.deleted``), and only our own attachment links. ``member.added`` and ``read`` name a
+    member, or someone a later row of the batch removes; ``member.removed`` names someone of a group
+    who is no longer a member, or whom a later row adds back.
+    """
+    claims = [(row, _claims(row)) for row in rows]
+    cids = {c["conversation_id"] for _, c in claims if c}
+    people = {c["user_id"] for row, c in claims if c and row.event_type in MEMBER_EVENTS}
+    message_ids = {c["id"] for row, c in claims if c and row.event_type in MESSAGE_EVENTS}
+    kinds, members = {}, set()
+    if cids:
+        found = conn.execute(
+            sa.select(conversations.c.id, conversations.c.kind, memberships.c.user_id)
+            .outerjoin(memberships, sa.and_(memberships.c.conversation_id == conversations.c.id,
+                                            memberships.c.user_id.in_(list(people))))
+            .where(conversations.c.id.in_(list(cids))))
+        for r in found:
+            kinds[str(r.id)] = r.kind
+            if r.user_id is not None:
+                members.add((str(r.id), str(r.user_id)))
+    stored = {}
+    if message_ids:
+        found = conn.execute(sa.select(messages.c.id, messages.c.conversation_id, messages.c.seq,
+                                       messages.c.sender_id, messages.c.kind, messages.c.body,
+                                       messages.c.deleted_at)
+                             .where(messages.c.id.in_(list(message_ids))))
+        stored = {str(r.id): r for r in found}
+    # A body other than the current one must be an earlier version (the message was edited since).
+    earlier = {c["id"] for row, c in claims
+               if c and row.event_type in MESSAGE_EVENTS and c["id"] in stored
+               and stored[c["id"]].deleted_at is None and row.payload.get("body") != stored[c["id"]].body}
+    versions = {}
+    if earlier:
+        found = conn.execute(sa.select(message_edits.c.message_id, message_edits.c.body)
+                             .where(message_edits.c.message_id.in_(list(earlier))))
+        for r in found:
+            versions.setdefault(str(r.message_id), set()).add(r.body)
+    last = {}  # (conversation, event type, person) -> the batch position of its last member event
+    for i, (row, claim) in enumerate(claims):
+        if claim and row.event_type in MEMBER_EVENTS:
+            last[(claim["conversation_id"], row.event_type, claim["user_id"])] = i
+    genuine, refused = [], []
+    for i, (row, claim) in enumerate(claims):
+        reason = _refusal(row, claim, kinds, members, (stored, versions), last, i)
+        if reason is None:
+            genuine.append(row)
+        else:
+            refused.append(row.id)
+            log.warning("outbox row %s (%s, conversation %s) not delivered: %s",
+                        row.id, row.event_type, row.conversation_id, reason)
+    return genuine, refused
+
+
+def _claims(row):
+    """The ids a row's payload names, normalized; None when they are missing or malformed."""
+    payload = row.payload
+    if row.event_type not in EVENTS or row.conversation_id is None or not isinstance(payload, dict):
+        return None
+    claim = {"conversation_id": _uuid(row.conversation_id)}
+    if "conversation_id" in payload and _uuid(payload["conversation_id"]) != claim["conversation_id"]:
+        return None
+    if row.event_type in MESSAGE_EVENTS:
+        claim["id"] = _uuid(payload.get("id"))
+        claim["sender_id"] = _uuid(payload.get("sender_id")) if payload.get("sender_id") is not None else None
+        if claim["id"] is None or (payload.get("sender_id") is not None and claim["sender_id"] is None):
+            return None
+    elif row.event_type in MEMBER_EVENTS:
+        claim["user_id"] = _uuid(payload.get("user_id"))
+        if claim["user_id"] is None:
+            return None
+    return claim if claim["conversation_id"] is not None else None
+
+
+def _refusal(row, claim, kinds, members, messages_found, last, position):
+    """Why ``row`` (at ``position`` in the batch) must not be delivered, or None."""
+    if claim is None:
+        return "unknown type, or a payload naming another conversation or malformed ids"
+    cid, payload = claim["conversation_id"], row.payload
+    if cid not in kinds:
+        return "no such conversation"
+    if row.event_type in MESSAGE_EVENTS:
+        stored, versions = messages_found
+        message = stored.get(claim["id"])
+        if (message is None or str(message.conversation_id) != cid or type(payload.get("seq")) is not int
+                or payload["seq"] != message.seq or payload.get("kind") != message.kind
+                or claim["sender_id"] != (str(message.sender_id) if message.sender_id is not None else None)):
+            return "the payload's message, seq, sender or kind is not the stored message's"
+        if row.event_type == "message.deleted":
+            if message.deleted_at is None or payload.get("body") != "":
+                return "the message is not deleted, or the event keeps its body"
+        elif (message.deleted_at is None and payload.get("body") != message.body
+              and payload.get("body") not in versions.get(claim["id"], ())):
+            return "a body the message never had"
+        if not _our_attachment_links(payload.get("attachments", [])):
+            return "an attachment link that is not ours"
+    elif row.event_type in MEMBER_EVENTS:
+        user_id, is_member = claim["user_id"], (cid, claim["user_id"]) in members
+        undo = "member.added" if row.event_type == "member.removed" else "member.removed"
+        undone = last.get((cid, undo, user_id), -1) > position  # a later row of the batch undoes it
+        if row.event_type == "member.removed":
+            if kinds[cid] != "group":
+                return "nobody leaves a direct conversation"
+            if is_member and not undone:
+                return "the person is still a member"
+        elif not is_member and not undone:
+            return "the person is not a member"
+    return None
+
+
+def _our_attachment_links(items):
+    if not isinstance(items, list):
+        return False
+    return all(isinstance(a, dict) and _uuid(a.get("id")) is not None
+               and a.get("url") == f"/api/v1/attachments/{a['id']}/content" for a in items)
+
+
+def _uuid(value):
+    try:
+        return str(uuid.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _lock_conversations(conn, conversation_ids):
