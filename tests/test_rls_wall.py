@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from psycopg import errors
 
-from chat import outbox
+from chat import events
 from chat.actions import accounts, messages
 from chat.db import transaction
 
@@ -107,12 +107,12 @@ def test_s1_the_apps_events_are_written_by_the_server_at_commit(app, world):
     with transaction() as conn:
         before = conn.execute(sa.text("select count(*) from outbox")).scalar()
     with transaction(a) as conn:
-        outbox.record(conn, "read", world["ab"], {"conversation_id": world["ab"], "user_id": a, "seq": 1})
+        events.record(conn, "read", world["ab"], {"conversation_id": world["ab"], "user_id": a, "seq": 1})
         # The rest of the user's transaction still runs as the user, under RLS.
         assert conn.execute(sa.text("select current_user")).scalar() == "authenticated"
         assert conn.execute(sa.text("select count(*) from conversations")).scalar() == 1
     with pytest.raises(RuntimeError), transaction(a) as conn:
-        outbox.record(conn, "read", world["ab"], {"conversation_id": world["ab"], "user_id": a, "seq": 1})
+        events.record(conn, "read", world["ab"], {"conversation_id": world["ab"], "user_id": a, "seq": 1})
         raise RuntimeError("rolled back: no event")
     with transaction() as conn:
         assert conn.execute(sa.text("select count(*) from outbox")).scalar() == before + 1
@@ -258,7 +258,7 @@ def test_s1_the_server_write_costs_one_statement_per_transaction(app, world, mon
     try:
         with transaction(a) as conn:
             for seq in (1, 2, 3):
-                outbox.record(conn, "read", world["ab"], {"conversation_id": world["ab"], "user_id": a, "seq": seq})
+                events.record(conn, "read", world["ab"], {"conversation_id": world["ab"], "user_id": a, "seq": seq})
             assert statements[-1].startswith("select set_config('request.jwt.claims'")  # nothing written yet
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
