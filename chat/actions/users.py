@@ -10,7 +10,7 @@ from .presenters import USER_COLUMNS, user_dict
 
 def get_user(viewer_id, id_or_username):
     """A user by id or username; 404 when there is none."""
-    key = str(id_or_username or "").strip()
+    key = validate.path_key(id_or_username).strip()
     with transaction(viewer_id) as conn:
         try:
             condition = users.c.id == validate.path_id(key, "user")
