@@ -1,4 +1,8 @@
-"""Messages: send (idempotent by client_id), edit (history kept), delete (tombstone)."""
+"""Messages: send (idempotent by client_id), edit (history kept), delete (tombstone).
+
+A ``client_id`` names one send of one sender in one conversation: repeating it there returns the first
+message (200); the same ``client_id`` in another conversation is a new message.
+"""
 import json
 
 import sqlalchemy as sa
@@ -26,8 +30,14 @@ def send_message(actor_id, conversation_id, body, client_id=None, kind="text", m
         if fields["client_id"] is None:
             raise
         with transaction(actor_id) as conn:
-            access.membership(conn, actor_id, conversation_id)
-            return _by_client_id(conn, actor_id, fields["client_id"]), False
+            member = access.membership(conn, actor_id, conversation_id)
+            existing = _by_client_id(conn, actor_id, member.id, fields["client_id"])
+        if existing is None:
+            # Only a database still on the older (sender, client_id) constraint gets here: the id was
+            # used in another conversation. Refuse rather than answer with nothing or that other message.
+            raise Conflict("This client_id was already used for another message.", field="client_id",
+                           code="client_id_taken")
+        return existing, False
 
 
 def _check_fields(body, client_id, kind, metadata, attachment_ids):
@@ -48,7 +58,8 @@ def _check_fields(body, client_id, kind, metadata, attachment_ids):
         metadata = {}
     if not isinstance(metadata, dict):
         raise Invalid("metadata must be a JSON object.", field="metadata")
-    if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
+    validate.json_value(metadata, "metadata")
+    if len(json.dumps(metadata, allow_nan=False)) > MAX_METADATA_BYTES:
         raise Invalid(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON.", field="metadata")
     if client_id is not None:
         client_id = validate.text(client_id, "client_id", max_len=100)
@@ -59,7 +70,7 @@ def _check_fields(body, client_id, kind, metadata, attachment_ids):
 def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment_ids):
     with transaction(actor_id) as conn:
         member = access.membership(conn, actor_id, conversation_id)
-        if client_id is not None and (existing := _by_client_id(conn, actor_id, client_id)):
+        if client_id is not None and (existing := _by_client_id(conn, actor_id, member.id, client_id)):
             return existing, False
         now, message_id = utcnow(), validate.new_id()
         # Taking the next seq locks the conversation row until commit: seqs are gap-free, in commit order.
@@ -147,7 +158,8 @@ def _load(conn, message_id):
     return messages_with_attachments(conn, [row])[0]
 
 
-def _by_client_id(conn, sender_id, client_id):
+def _by_client_id(conn, sender_id, conversation_id, client_id):
     row = conn.execute(sa.select(messages).where(messages.c.sender_id == sender_id,
+                                                 messages.c.conversation_id == conversation_id,
                                                  messages.c.client_id == client_id)).first()
     return messages_with_attachments(conn, [row])[0] if row else None
