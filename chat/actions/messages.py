@@ -35,7 +35,7 @@ def send_message(actor_id, conversation_id, body, client_id=None, kind="text", m
         if existing is None:
             # Only a database still on the older (sender, client_id) constraint gets here: the id was
             # used in another conversation. Refuse rather than answer with nothing or that other message.
-            raise Conflict("This client_id was already used for another message.", field="client_id",
+            raise Conflict("This message id was already used for another message.", field="client_id",
                            code="client_id_taken")
         return existing, False
 
@@ -44,7 +44,7 @@ def _check_fields(body, client_id, kind, metadata, attachment_ids):
     if attachment_ids is None:
         attachment_ids = []
     if not isinstance(attachment_ids, (list, tuple)) or len(attachment_ids) > MAX_ATTACHMENTS:
-        raise Invalid(f"attachment_ids must be a list of at most {MAX_ATTACHMENTS} ids.", field="attachment_ids")
+        raise Invalid(f"A message can carry at most {MAX_ATTACHMENTS} files.", field="attachment_ids")
     attachment_ids = list(dict.fromkeys(validate.uuid_field(a, "attachment_ids") for a in attachment_ids))
     if attachment_ids and (body is None or (isinstance(body, str) and not body.strip())):
         body = ""  # a picture or file may go without a caption
@@ -53,14 +53,14 @@ def _check_fields(body, client_id, kind, metadata, attachment_ids):
     if kind is None:
         kind = "text"
     if kind not in CLIENT_KINDS:
-        raise Invalid(f"kind must be one of {', '.join(CLIENT_KINDS)}.", field="kind")
+        raise Invalid(f"A message's kind is one of {', '.join(CLIENT_KINDS)}.", field="kind")
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):
-        raise Invalid("metadata must be a JSON object.", field="metadata")
+        raise Invalid("The message data must be a JSON object.", field="metadata")
     validate.json_value(metadata, "metadata")
     if len(json.dumps(metadata, allow_nan=False)) > MAX_METADATA_BYTES:
-        raise Invalid(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON.", field="metadata")
+        raise Invalid(f"The message data is larger than the limit of {MAX_METADATA_BYTES:,} bytes.", field="metadata")
     if client_id is not None:
         client_id = validate.text(client_id, "client_id", max_len=100)
     return {"body": body, "client_id": client_id, "kind": kind, "metadata": metadata,
@@ -102,7 +102,7 @@ def _attach(conn, actor_id, message_id, attachment_ids):
         .values(message_id=message_id)
     ).rowcount
     if attached != len(attachment_ids):
-        raise Invalid("attachment_ids must name your own uploads, not yet attached to a message.",
+        raise Invalid("Only files you uploaded and have not sent yet can be attached.",
                       field="attachment_ids")
 
 
