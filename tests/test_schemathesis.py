@@ -1,17 +1,17 @@
 """Schemathesis over the served OpenAPI document, as a signed-in bearer user, on SQLite and Postgres.
 
-Every operation gets a bounded number of generated requests: valid ones with generated path parameters, and
-valid and invalid ones (negative mode: out-of-range numbers, wrong types, missing fields) with ids of real
-objects the user can see, so the checks reach past 404. No response may be a 5xx, and each must conform to
-the document (status code, content type, JSON schema).
+Every operation gets schemathesis's coverage cases (valid and invalid boundary values: numbers just past a
+limit, wrong types, missing fields, malformed ids) and a few random valid requests; well-formed ids are
+pointed at real objects the user can see, so the checks reach past 404. No response may be a 5xx, and each
+must conform to the document (status code, content type, JSON schema).
 """
 import io
+import uuid
 
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import Unsatisfiable
 from PIL import Image
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
                                  status_code_conformance)
@@ -54,6 +54,19 @@ def world(app, alice, bob):
             "key": "bob", "attachment_id": attachment["id"]}
 
 
+def _with_real_ids(case, world):
+    """Point a case whose path parameters are well-formed at real objects, so it reaches past 404."""
+    params = case.path_parameters or {}
+    try:
+        for name, value in params.items():
+            if name != "key":
+                uuid.UUID(str(value))
+    except ValueError:
+        return case  # a malformed id is what this case is about
+    params.update({name: world[name] for name in params})
+    return case
+
+
 def test_no_operation_answers_with_a_server_error_or_off_contract(app, alice, world):
     def isolated(environ, start_response):
         # A fresh app context per request, as a real server has (the test holds one open).
@@ -66,29 +79,26 @@ def test_no_operation_answers_with_a_server_error_or_off_contract(app, alice, wo
     operations = sorted((result.ok() for result in schema.get_all_operations()),
                         key=lambda op: op.method.upper() == "DELETE")
     assert len(operations) >= 20
-    tried = 0
+    calls = 0
     for operation in operations:
         if (operation.method.upper(), operation.path) in SKIPPED:
             continue
+        # Schemathesis's coverage phase: boundary values (2^63, -1, wrong types, missing fields, malformed ids).
+        for case in schema.iter_coverage_cases(
+                operation, generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+                generation_config=schema.config.generation_for(operation=operation)):
+            case = _with_real_ids(case, world)
+            case.validate_response(case.call(headers=auth), checks=CHECKS)
+            calls += 1
+        # Then a few random valid requests on real objects.
         names = [p.name for p in operation.path_parameters]
-        real = {n: world[n] for n in names}
-        variants = [(GenerationMode.POSITIVE, None), (GenerationMode.NEGATIVE, real)]
-        if names:
-            variants.append((GenerationMode.POSITIVE, real))
-        for mode, path_parameters in variants:
-            strategy = operation.as_strategy(mode, path_parameters=path_parameters)
 
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-            @given(case=strategy)
-            def run(case):
-                response = case.call(headers=auth)
-                case.validate_response(response, checks=CHECKS)
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy(path_parameters={n: world[n] for n in names} or None))
+        def fuzz(case):
+            case.validate_response(case.call(headers=auth), checks=CHECKS)
 
-            try:
-                run()
-            except Unsatisfiable:
-                assert mode == GenerationMode.NEGATIVE, operation.label  # nothing there to make invalid
-                continue
-            tried += 1
-    assert tried >= 45
+        fuzz()
+        calls += EXAMPLES
+    assert calls >= 500
