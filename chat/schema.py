@@ -105,7 +105,9 @@ messages = sa.Table(
     sa.Column("edited_at", UTCDateTime),
     sa.Column("deleted_at", UTCDateTime),
     sa.UniqueConstraint("conversation_id", "seq", name="messages_conversation_id_seq_key"),
-    sa.UniqueConstraint("sender_id", "client_id", name="messages_sender_id_client_id_key"),
+    # A client_id is one sender's idempotency key within one conversation.
+    sa.UniqueConstraint("sender_id", "conversation_id", "client_id",
+                        name="messages_sender_id_conversation_id_client_id_key"),
 )
 
 # Every earlier version of an edited message, newest last.

@@ -217,3 +217,48 @@ def test_any_text_is_stored_trimmed_or_refused_by_name(api_as, alice, direct, bo
         assert r.status_code in (200, 201) and r.json["body"] == body.strip()
     else:
         assert r.status_code == 422 and r.json["error"]["field"] == "body"
+
+
+def test_client_id_is_scoped_to_the_conversation(api_as, alice, bob, direct, book_club):
+    a = api_as(alice)
+    in_direct = send(a, direct["id"], "to bob", client_id="k-1")
+    in_group = send(a, book_club["id"], "to the club", client_id="k-1")
+    assert (in_direct.status_code, in_group.status_code) == (201, 201)
+    assert in_group.json["conversation_id"] == book_club["id"] and in_group.json["body"] == "to the club"
+    again = send(a, book_club["id"], "to the club", client_id="k-1")
+    assert again.status_code == 200 and again.json["id"] == in_group.json["id"]
+    assert count_rows("messages") == 2
+
+
+@pytest.mark.parametrize("who_acts", ["carol leaves", "alice removes carol"])
+def test_client_id_reused_after_leaving_a_group_is_a_new_message(api_as, alice, carol, book_club, who_acts):
+    # On Postgres, RLS then hides carol's earlier message: it must not be matched, nor answered as null.
+    c = api_as(carol)
+    assert send(c, book_club["id"], "in the group", client_id="42").status_code == 201
+    actor = c if who_acts == "carol leaves" else api_as(alice)
+    assert actor.delete(f"/conversations/{book_club['id']}/members/{carol['id']}").status_code == 204
+    dm = c.post("/conversations/direct", json={"user_id": alice["id"]}).json
+    r = send(c, dm["id"], "hello alice", client_id="42")
+    assert r.status_code == 201, r.json
+    assert r.json["conversation_id"] == dm["id"] and r.json["body"] == "hello alice"
+    page = api_as(alice).get(f"/conversations/{dm['id']}/messages").json
+    assert [m["body"] for m in page["messages"]] == ["hello alice"]
+    # The group is gone for carol: the old client_id there is not hers to replay.
+    assert send(c, book_club["id"], "in the group", client_id="42").status_code == 404
+
+
+def test_client_id_on_a_database_with_the_older_constraint_is_a_409(app, api_as, alice, direct, book_club):
+    # A database that still has the older (sender, client_id) uniqueness refuses rather than answering with
+    # nothing or with the other conversation's message.
+    engine = app.extensions["chat.db"].engine
+    with engine.begin() as conn:
+        conn.exec_driver_sql("create unique index older_client_id on messages (sender_id, client_id)")
+    try:
+        a = api_as(alice)
+        assert send(a, direct["id"], "to bob", client_id="k-1").status_code == 201
+        r = send(a, book_club["id"], "to the club", client_id="k-1")
+        assert r.status_code == 409 and r.json["error"]["field"] == "client_id"
+        assert count_rows("messages") == 1
+    finally:
+        with engine.begin() as conn:  # the Postgres database outlives this test
+            conn.exec_driver_sql("drop index older_client_id")

@@ -139,7 +139,7 @@ def test_postgres_and_sqlite_keys_match_the_metadata(inspected):
 
 def test_postgres_named_unique_constraints(inspected):
     names = {u["name"] for u in inspected["postgres"].get_unique_constraints("messages")}
-    assert names == {"messages_conversation_id_seq_key", "messages_sender_id_client_id_key"}
+    assert names == {"messages_conversation_id_seq_key", "messages_sender_id_conversation_id_client_id_key"}
 
 
 def test_postgres_and_sqlite_have_every_metadata_index(inspected):

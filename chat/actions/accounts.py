@@ -37,8 +37,8 @@ def sign_up(email: str, username: str, password: str, display_name: str | None =
 
 def authenticate(login: str, password: str) -> Me:
     """The user whose email or username is ``login`` and whose password matches, else 401."""
-    login = (login or "").strip().lower() if isinstance(login, str) else ""
-    password = password if isinstance(password, str) else ""
+    login = validate.clean_str((login or "").strip().lower() if isinstance(login, str) else "", "login")
+    password = validate.clean_str(password if isinstance(password, str) else "", "password")
     with transaction() as conn:
         row = conn.execute(
             sa.select(accounts.c.user_id, accounts.c.password_hash)

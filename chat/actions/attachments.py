@@ -1,12 +1,18 @@
-"""Attachments: upload (type read from the bytes), then attach to a message; members download."""
+"""Attachments: upload (type read from the bytes), then attach to a message; members download.
+
+Pictures are shown inline to every member, so one that would take too much memory to decode (a
+"decompression bomb": a few bytes declaring a huge canvas) is refused: above ``MAX_IMAGE_PIXELS`` it is a 422
+naming ``file``, and Pillow's own bomb warning is an error everywhere in the process.
+"""
 import io
 import os
 import uuid
+import warnings
 from typing import BinaryIO
 
 import filetype
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, request
 from PIL import Image, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
@@ -25,6 +31,29 @@ ALLOWED = {
     "application/pdf", "application/zip",
 }
 INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+KINDS_SENTENCE = "Pictures (PNG, JPEG, GIF, WebP), audio, PDF and ZIP files can."
+
+MAX_IMAGE_PIXELS = 40_000_000
+# Pillow warns above MAX_IMAGE_PIXELS and refuses twice that; set deliberately, and the warning made an error,
+# so that no code path in the process decodes a picture bigger than we accept. Uploads also check the size
+# themselves, as a test harness or a host may reset warning filters.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+def megabytes(size):
+    """``size`` bytes as a person reads it: "20.3 MB", "10 MB" (under a megabyte: "2 KB")."""
+    if size < 1024 * 1024:
+        return f"{size / 1024:,.1f}".removesuffix(".0") + " KB"
+    return f"{size / (1024 * 1024):,.1f}".removesuffix(".0") + " MB"
+
+
+def too_large(size=None, field="file", what="file"):
+    """The 413 for an upload of ``size`` bytes (None when unknown) over the configured limit."""
+    limit = megabytes(current_app.config["MAX_UPLOAD_BYTES"])
+    if size is None:
+        return TooLarge(f"This {what} is larger than the limit of {limit}.", field=field)
+    return TooLarge(f"This {what} is {megabytes(size)}; the limit is {limit}.", field=field)
 
 
 def storage():
@@ -37,23 +66,18 @@ def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
         raise Invalid("Choose a file to upload.", field="file")
     data = file_storage.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
     if len(data) > current_app.config["MAX_UPLOAD_BYTES"]:
-        raise TooLarge(f"file must be at most {current_app.config['MAX_UPLOAD_BYTES'] // (1024 * 1024)} MB.",
-                       field="file")
+        raise too_large(_stream_size(file_storage))
     if not data:
-        raise Invalid("The file is empty.", field="file")
+        raise Invalid("This file is empty.", field="file")
     kind = filetype.guess(data)
     content_type = kind.mime if kind else None
     if content_type not in ALLOWED:
-        raise Invalid("file must be an image (PNG, JPEG, GIF, WebP), audio, PDF or ZIP.", field="file")
+        raise Invalid("This kind of file can't be sent. " + KINDS_SENTENCE, field="file")
     if content_type == "video/webm":
         content_type = "audio/webm"
     width = height = None
     if content_type in INLINE_IMAGES:
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-        except (UnidentifiedImageError, OSError):
-            raise Invalid("The image could not be read.", field="file") from None
+        width, height = _image_size(data)
     filename = _clean_filename(file_storage.filename)
     attachment_id = validate.new_id()
     key = uuid.uuid4().hex + (f".{kind.extension}" if kind else "")
@@ -90,6 +114,33 @@ def open_attachment(viewer_id: str, attachment_id: str) -> tuple[Attachment, Bin
         return attachment_dict(row), storage().open(row.storage_key)
     except FileNotFoundError:
         raise NotFound("No such attachment.") from None
+
+
+def _image_size(data):
+    """(width, height) of a picture we accept; 422 naming ``file`` when unreadable or too large."""
+    limit = f"the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels"
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Invalid(f"This picture has too many pixels; {limit}.", field="file") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise Invalid("This picture can't be read.", field="file") from None
+    if width * height > MAX_IMAGE_PIXELS:
+        raise Invalid(f"This picture is {width:,} × {height:,} pixels; {limit}.", field="file")
+    return width, height
+
+
+def _stream_size(file_storage):
+    """The uploaded file's full size in bytes, when its stream can tell without reading it all."""
+    try:
+        stream = file_storage.stream
+        here = stream.tell()
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(here)
+        return size
+    except (AttributeError, OSError, ValueError):
+        return request.content_length
 
 
 def _clean_filename(name):

@@ -47,7 +47,7 @@ def create_group(actor_id: str, name: str, member_ids: Iterable[str] = ()) -> Co
     if member_ids is None:
         member_ids = []
     if not isinstance(member_ids, (list, tuple)):
-        raise Invalid("member_ids must be a list of user ids.", field="member_ids")
+        raise Invalid("The member list must be a list of people's ids.", field="member_ids")
     ids = list(dict.fromkeys(validate.uuid_field(m, "member_ids") for m in member_ids))
     ids = [m for m in ids if m != actor_id]
     if len(ids) > 5000:

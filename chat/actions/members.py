@@ -13,7 +13,7 @@ def add_member(actor_id: str, conversation_id: str, user_id: str, role: str = "m
     """Add a person to a group (owner or admin); return the conversation."""
     user_id = validate.uuid_field(user_id, "user_id")
     if role not in ("member", "admin"):
-        raise Invalid("role must be member or admin.", field="role")
+        raise Invalid("A new member's role is member or admin.", field="role")
     with transaction(actor_id) as conn:
         member = access.membership(conn, actor_id, conversation_id, lock=True)
         access.require_manager(member, "add members")

@@ -1,4 +1,8 @@
-"""Messages: send (idempotent by client_id), edit (history kept), delete (tombstone)."""
+"""Messages: send (idempotent by client_id), edit (history kept), delete (tombstone).
+
+A ``client_id`` names one send of one sender in one conversation: repeating it there returns the first
+message (200); the same ``client_id`` in another conversation is a new message.
+"""
 import json
 
 import sqlalchemy as sa
@@ -27,15 +31,21 @@ def send_message(actor_id, conversation_id, body, client_id=None, kind="text", m
         if fields["client_id"] is None:
             raise
         with transaction(actor_id) as conn:
-            access.membership(conn, actor_id, conversation_id)
-            return _by_client_id(conn, actor_id, fields["client_id"]), False
+            member = access.membership(conn, actor_id, conversation_id)
+            existing = _by_client_id(conn, actor_id, member.id, fields["client_id"])
+        if existing is None:
+            # Only a database still on the older (sender, client_id) constraint gets here: the id was
+            # used in another conversation. Refuse rather than answer with nothing or that other message.
+            raise Conflict("This message id was already used for another message.", field="client_id",
+                           code="client_id_taken")
+        return existing, False
 
 
 def _check_fields(body, client_id, kind, metadata, attachment_ids):
     if attachment_ids is None:
         attachment_ids = []
     if not isinstance(attachment_ids, (list, tuple)) or len(attachment_ids) > MAX_ATTACHMENTS:
-        raise Invalid(f"attachment_ids must be a list of at most {MAX_ATTACHMENTS} ids.", field="attachment_ids")
+        raise Invalid(f"A message can carry at most {MAX_ATTACHMENTS} files.", field="attachment_ids")
     attachment_ids = list(dict.fromkeys(validate.uuid_field(a, "attachment_ids") for a in attachment_ids))
     if attachment_ids and (body is None or (isinstance(body, str) and not body.strip())):
         body = ""  # a picture or file may go without a caption
@@ -44,13 +54,14 @@ def _check_fields(body, client_id, kind, metadata, attachment_ids):
     if kind is None:
         kind = "text"
     if kind not in CLIENT_KINDS:
-        raise Invalid(f"kind must be one of {', '.join(CLIENT_KINDS)}.", field="kind")
+        raise Invalid(f"A message's kind is one of {', '.join(CLIENT_KINDS)}.", field="kind")
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):
-        raise Invalid("metadata must be a JSON object.", field="metadata")
-    if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
-        raise Invalid(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON.", field="metadata")
+        raise Invalid("The message data must be a JSON object.", field="metadata")
+    validate.json_value(metadata, "metadata")
+    if len(json.dumps(metadata, allow_nan=False)) > MAX_METADATA_BYTES:
+        raise Invalid(f"The message data is larger than the limit of {MAX_METADATA_BYTES:,} bytes.", field="metadata")
     if client_id is not None:
         client_id = validate.text(client_id, "client_id", max_len=100)
     return {"body": body, "client_id": client_id, "kind": kind, "metadata": metadata,
@@ -60,7 +71,7 @@ def _check_fields(body, client_id, kind, metadata, attachment_ids):
 def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment_ids):
     with transaction(actor_id) as conn:
         member = access.membership(conn, actor_id, conversation_id)
-        if client_id is not None and (existing := _by_client_id(conn, actor_id, client_id)):
+        if client_id is not None and (existing := _by_client_id(conn, actor_id, member.id, client_id)):
             return existing, False
         now, message_id = utcnow(), validate.new_id()
         # Taking the next seq locks the conversation row until commit: seqs are gap-free, in commit order.
@@ -92,7 +103,7 @@ def _attach(conn, actor_id, message_id, attachment_ids):
         .values(message_id=message_id)
     ).rowcount
     if attached != len(attachment_ids):
-        raise Invalid("attachment_ids must name your own uploads, not yet attached to a message.",
+        raise Invalid("Only files you uploaded and have not sent yet can be attached.",
                       field="attachment_ids")
 
 
@@ -148,7 +159,8 @@ def _load(conn, message_id):
     return messages_with_attachments(conn, [row])[0]
 
 
-def _by_client_id(conn, sender_id, client_id):
+def _by_client_id(conn, sender_id, conversation_id, client_id):
     row = conn.execute(sa.select(messages).where(messages.c.sender_id == sender_id,
+                                                 messages.c.conversation_id == conversation_id,
                                                  messages.c.client_id == client_id)).first()
     return messages_with_attachments(conn, [row])[0] if row else None

@@ -11,7 +11,7 @@ from . import validate
 
 def get_user(viewer_id: str, id_or_username: str) -> User:
     """A user by id or username; 404 when there is none."""
-    key = str(id_or_username or "").strip()
+    key = validate.path_key(id_or_username).strip()
     with transaction(viewer_id) as conn:
         try:
             condition = users.c.id == validate.path_id(key, "user")

@@ -1,9 +1,21 @@
-"""Upload and download attachments."""
-from flask import jsonify, request, send_file
+"""Upload and download attachments; a request over the size limit gets the app's own refusal."""
+from flask import current_app, jsonify, request, send_file
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..actions import attachments
 from . import bp
 from .helpers import me, signed_in
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def request_too_large(_error):
+    """Werkzeug's 413 (over ``MAX_CONTENT_LENGTH``), on the API and the web composer alike, said as a person
+    would: the size and the limit, in the app's error shape (JSON on the API, the error fragment on pages)."""
+    if request.mimetype == "multipart/form-data":
+        error = attachments.too_large(request.content_length)
+    else:
+        error = attachments.too_large(request.content_length, field=None, what="request")
+    return current_app.handle_user_exception(error)
 
 
 @bp.post("/attachments")

@@ -1,7 +1,14 @@
 """``GET /api/v1/openapi.json``: the machine-readable contract. ``tests/test_openapi.py`` checks that it
-names exactly the live routes."""
+names exactly the live routes and validates as OpenAPI 3.1; ``tests/test_schemathesis.py`` fuzzes the API
+with it. Request schemas state the limits the server enforces; every templated path declares its path
+parameters (``document`` adds them to each operation from ``PATH_PARAMETERS``, also for paths other modules
+add)."""
+import copy
+import re
+
 from flask import jsonify
 
+from ..actions.validate import MAX_BODY, MAX_INT
 from . import bp
 
 _ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
@@ -9,6 +16,21 @@ _str, _int = {"type": "string"}, {"type": "integer"}
 _nstr = {"type": ["string", "null"]}
 _time = {"type": "string", "format": "date-time"}
 _ntime = {"type": ["string", "null"], "format": "date-time"}
+_uuid = {"type": "string", "format": "uuid"}
+_nonblank = "\\S"  # at least one character that is not whitespace (values are trimmed first)
+_body_text = {"type": "string", "minLength": 1, "maxLength": MAX_BODY, "pattern": _nonblank}
+_group_name = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": _nonblank}
+_seq = {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_INT}
+
+
+def _limit(maximum):
+    return {"type": "integer", "minimum": 1, "maximum": maximum}
+
+
+PATH_PARAMETERS = {
+    "conversation_id": _uuid, "message_id": _uuid, "user_id": _uuid, "attachment_id": _uuid,
+    "key": {"type": "string", "minLength": 1, "maxLength": 100, "description": "A user's id or username"},
+}
 
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -71,50 +93,65 @@ PATHS = {
                             auth=False)},
     "/api/v1/auth/signup": {"post": _op(
         "Create an account", _ok(201, _obj(user=_ref("User"), token=_str)), auth=False,
-        body=_body(["email", "username", "password"], email=_str, username=_str, password=_str,
-                   display_name=_str))},
+        body=_body(["email", "username", "password"],
+                   email={"type": "string", "format": "email", "maxLength": 254},
+                   username={"type": "string", "pattern": "^[a-z0-9_]{3,32}$"},
+                   password={"type": "string", "minLength": 8, "maxLength": 1024},
+                   display_name={"type": ["string", "null"], "maxLength": 80}))},
     "/api/v1/auth/token": {"post": _op(
         "Get a bearer token", _ok(200, _obj(user=_ref("User"), token=_str)), auth=False,
-        body=_body(["login", "password"], login=_str, password=_str))},
+        body=_body(["login", "password"], login={"type": "string", "maxLength": 254},
+                   password={"type": "string", "maxLength": 1024}))},
     "/api/v1/auth/logout": {"post": _op("Revoke the token or end the session", _ok(204))},
     "/api/v1/me": {"get": _op("The signed-in user (with email)", _ok(200, _ref("User"))),
                    "patch": _op("Edit your profile", _ok(200, _ref("User")),
-                                body=_body([], display_name=_str, bio=_str, avatar_url=_str))},
+                                body=_body([], display_name={"type": "string", "minLength": 1, "maxLength": 80,
+                                                             "pattern": _nonblank},
+                                           bio={"type": "string", "maxLength": 500},
+                                           avatar_url={"type": ["string", "null"], "maxLength": 2000,
+                                                       "pattern": "^(https://|/)"}))},
     "/api/v1/users": {"get": _op("Search the directory", _ok(200, _obj(users={"type": "array",
                                                                           "items": _ref("User")})),
-                                 params=[("q", _str), ("limit", _int)])},
+                                 params=[("q", {"type": "string", "maxLength": 100}), ("limit", _limit(100))])},
     "/api/v1/users/{key}": {"get": _op("A user by id or username", _ok(200, _ref("User")))},
     "/api/v1/conversations": {
         "get": _op("Your conversations, newest activity first",
                    _ok(200, _obj(conversations={"type": "array", "items": _ref("Conversation")})),
-                   params=[("limit", _int), ("before", _time)]),
+                   params=[("limit", _limit(200)), ("before", _time)]),
         "post": _op("Create a group", _ok(201, _ref("Conversation")),
-                    body=_body(["name"], name=_str, member_ids={"type": "array", "items": _str}))},
+                    body=_body(["name"], name=_group_name,
+                               member_ids={"type": "array", "items": _uuid, "maxItems": 5000}))},
     "/api/v1/conversations/direct": {"post": _op(
         "Get or create a direct conversation", {**_ok(200, _ref("Conversation")), **_ok(201, _ref("Conversation"))},
-        body=_body(["user_id"], user_id=_str))},
+        body=_body(["user_id"], user_id=_uuid))},
     "/api/v1/conversations/{conversation_id}": {
         "get": _op("One conversation", _ok(200, _ref("Conversation"))),
-        "patch": _op("Rename a group", _ok(200, _ref("Conversation")), body=_body(["name"], name=_str))},
+        "patch": _op("Rename a group", _ok(200, _ref("Conversation")), body=_body(["name"], name=_group_name))},
     "/api/v1/conversations/{conversation_id}/members": {"post": _op(
-        "Add a member", _ok(201, _ref("Conversation")), body=_body(["user_id"], user_id=_str, role=_str))},
+        "Add a member", _ok(201, _ref("Conversation")),
+        body=_body(["user_id"], user_id=_uuid, role={"enum": ["member", "admin"]}))},
     "/api/v1/conversations/{conversation_id}/members/{user_id}": {"delete": _op("Remove a member or leave",
                                                                                 _ok(204))},
     "/api/v1/conversations/{conversation_id}/messages": {
         "get": _op("A page of history, ascending by seq",
                    _ok(200, _obj(messages={"type": "array", "items": _ref("Message")}, has_more={"type": "boolean"})),
-                   params=[("limit", _int), ("before", _int), ("after", _int)]),
+                   params=[("limit", _limit(100)), ("before", {**_seq, "minimum": 1}), ("after", _seq)]),
         "post": _op("Send a message", {**_ok(201, _ref("Message")), **_ok(200, _ref("Message"))},
-                    body=_body(["body"], body=_str, client_id=_str, kind=_str, metadata={"type": "object"},
-                               attachment_ids={"type": "array", "items": _str}))},
+                    body=_body(["body"], body=_body_text,
+                               client_id={"type": ["string", "null"], "minLength": 1, "maxLength": 100,
+                                          "pattern": _nonblank},
+                               kind={"enum": ["text", "image", "file", "audio"]},
+                               metadata={"type": "object", "description": "At most 8192 bytes as JSON"},
+                               attachment_ids={"type": "array", "items": _uuid, "maxItems": 10}))},
     "/api/v1/conversations/{conversation_id}/read": {"post": _op("Mark read up to seq", _ok(204),
-                                                                 body=_body(["seq"], seq=_int))},
+                                                                 body=_body(["seq"], seq=_seq))},
     "/api/v1/conversations/{conversation_id}/typing": {"post": _op("Say you are typing", _ok(204))},
     "/api/v1/messages/{message_id}": {
-        "patch": _op("Edit your message", _ok(200, _ref("Message")), body=_body(["body"], body=_str)),
+        "patch": _op("Edit your message", _ok(200, _ref("Message")), body=_body(["body"], body=_body_text)),
         "delete": _op("Delete a message", _ok(204))},
     "/api/v1/messages/{message_id}/edits": {"get": _op(
-        "Earlier versions of a message", _ok(200, _obj(edits={"type": "array"})))},
+        "Earlier versions of a message", _ok(200, _obj(edits={"type": "array", "items": _obj(
+            body=_str, edited_at=_time)})))},
     "/api/v1/attachments": {"post": _op("Upload a file", _ok(201, _ref("Attachment")), body={
         "required": True, "content": {"multipart/form-data": {"schema": _obj(file={"type": "string",
                                                                                    "format": "binary"})}}})},
@@ -129,10 +166,18 @@ PATHS = {
 
 def document():
     """The OpenAPI 3.1 document for the API."""
+    paths = copy.deepcopy(PATHS)
+    for path, item in paths.items():
+        names = re.findall(r"{([^}]+)}", path)
+        declared = [{"name": name, "in": "path", "required": True,
+                     "schema": PATH_PARAMETERS.get(name, {"type": "string"})} for name in names]
+        for op in item.values():  # on each operation: a path item's keys stay its methods
+            if declared:
+                op["parameters"] = declared + op.get("parameters", [])
     return {
         "openapi": "3.1.0",
         "info": {"title": "Chat API", "version": "1.0.0"},
-        "paths": PATHS,
+        "paths": paths,
         "components": {"schemas": SCHEMAS, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
             "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},

@@ -2,7 +2,7 @@
 from flask import render_template, request, url_for
 from flask_login import current_user
 
-from ..actions import attachments, history, inbox, messages
+from ..actions import attachments, history, inbox, messages, validate
 from ..errors import ActionError, Conflict, Forbidden, NotFound
 from . import bp
 from .helpers import is_htmx, redirect_or_fragment, signed_in
@@ -77,6 +77,8 @@ def show(conversation_id, seq):
 
 def message_at(conversation_id, seq):
     """The message with ``seq`` in a conversation of the signed-in person's; else 404."""
+    if seq > validate.MAX_INT:
+        raise NotFound("No such message.")
     page = history.page_messages(current_user.id, conversation_id, after=max(seq - 1, 0), limit=1)
     if not page["messages"] or page["messages"][0]["seq"] != seq:
         raise NotFound("No such message.")
