@@ -3,6 +3,8 @@ import io
 import struct
 import zlib
 
+import pytest
+
 from PIL import Image
 
 from .web_support import text, web_as_fixture  # noqa: F401  (fixture)
