@@ -17,7 +17,7 @@
   var OFFLINE = "Not sent: no connection. It will be sent when you are back online.";
   var BUSY = "Not sent yet: the server did not answer. It will be sent when the connection returns.";
   var files = {};   // client id -> File: a file cannot be kept across a reload
-  var queues = {};  // conversation id -> {busy, paused}
+  var queues = {};  // conversation id -> {busy, paused, current: the client id on its way, why: the pause's reason}
   var lastTyping = {};
 
   /* The durable list of unsent messages, oldest first, for the signed-in person. */
@@ -90,7 +90,7 @@
 
   /* --- the per-conversation queue ------------------------------------------------------------------- */
   function queue(conversationId) {
-    return queues[conversationId] || (queues[conversationId] = { busy: false, paused: false });
+    return queues[conversationId] || (queues[conversationId] = { busy: false, paused: false, current: null, why: "" });
   }
 
   function pump(conversationId) {
@@ -104,6 +104,7 @@
       return pump(conversationId);
     }
     q.busy = true;
+    q.current = item.clientId;
     show(bubble, "sending", "Sending…");
     var data = new FormData();
     data.append("body", item.body);
@@ -114,19 +115,33 @@
       if (redirect) { window.location.href = redirect; return "stop"; }  // signed out: the text is kept
       return response.text().then(function (html) {
         if (response.ok) { sent(item, html); return "next"; }
-        if (response.status >= 500 || response.status === 429) { show(bubbleOf(item.clientId), "waiting", BUSY); return "pause"; }
+        if (response.status >= 500 || response.status === 429) { wait(item, BUSY); return "pause"; }
         refuse(item, response.status === 413 ? tooBig(item.fileSize, item.maxUpload) : reason(html));
         return "next";
       });
     }, function () {
-      show(bubbleOf(item.clientId), "waiting", OFFLINE);
+      wait(item, OFFLINE);
       Chat.announce("Message not sent: no connection.");
       return "pause";
     }).then(function (next) {
       q.busy = false;
+      q.current = null;
       if (next === "pause") q.paused = true;
       if (next === "next") pump(conversationId);
     });
+  }
+
+  function wait(item, why) {
+    queue(item.conversationId).why = why;
+    show(bubbleOf(item.clientId), "waiting", why);
+  }
+
+  /* A bubble made while its message is already on its way or waiting says so. */
+  function showState(bubble, item) {
+    var q = queue(item.conversationId);
+    if (q.current === item.clientId) show(bubble, "sending", "Sending…");
+    else if (q.paused) show(bubble, "waiting", q.why);
+    return bubble;
   }
 
   function resume(conversationId) {
@@ -182,8 +197,8 @@
       counter.classList.toggle("is-near", near && length <= limit);
       counter.classList.toggle("is-over", length > limit);
       sendButton.disabled = length > limit;
-      input.style.height = "auto";
-      input.style.height = Math.min(input.scrollHeight + 2, 180) + "px";
+      input.style.height = "";  // an empty one keeps the style sheet's height, even while the panel is closed
+      if (input.value) input.style.height = Math.min(input.scrollHeight + 2, 180) + "px";
     }
     function say(text) { error.textContent = text || ""; error.hidden = !text; }
     function clearFile() { fileInput.value = ""; chip.hidden = true; }
@@ -227,7 +242,7 @@
       clearFile();
       update();
       input.focus();
-      pump(conversationId);
+      resume(conversationId);  // a new message is also a good moment to try the waiting ones again
     }
 
     function typing() {
@@ -269,7 +284,7 @@
 
     /* What is still unsent here (from before a reload, or from another tab) shows as pending, and goes. */
     unsent(conversationId).forEach(function (item) {
-      if (!bubbleOf(item.clientId)) append(makeBubble(form, item));
+      if (!bubbleOf(item.clientId)) append(showState(makeBubble(form, item), item));
     });
     update();
     pump(conversationId);
