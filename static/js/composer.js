@@ -1,59 +1,17 @@
-/* The composer (<form data-controller="composer">) and the sends it starts.
- *
- * Enter sends, Shift+Enter is a new line; a counter near the limit; "typing" pings; a file checked against
- * the server's limit before it is sent. Every message is kept in localStorage (body, client id,
- * conversation; a file only in memory) until the server has it, and shown as a clone of the server-rendered
- * pending bubble (<template data-pending-template>). One conversation's messages are sent one after
- * another, so they are stored in the order they were typed. A send that meets no connection waits, and all
- * waiting sends go again by themselves when the stream reopens, the browser is back online, or the page is
- * loaded again; every retry reuses the client id, so the server never stores one twice. A waiting message
- * can be cancelled; one the server refused can be removed.
+/* The composer (<form data-controller="composer">): Enter sends, Shift+Enter is a new line; a counter near
+ * the limit; "typing" pings; a file checked against the server's limit (data-max-upload-bytes) before it
+ * is sent. A sent message goes to the outbox (static/js/outbox.js) and shows at once as a clone of the
+ * server-rendered pending bubble (<template data-pending-template>: the message partial itself), with
+ * Retry and Cancel (Remove once the server refused it). From an older history page, a gap marker says
+ * that newer messages lie between the page and what is sent.
  */
 (function () {
   "use strict";
 
   var Chat = window.Chat;
+  var outbox = Chat.outbox;
   var TYPING_EVERY = 3000;
-  var OFFLINE = "Not sent: no connection. It will be sent when you are back online.";
-  var BUSY = "Not sent yet: the server did not answer. It will be sent when the connection returns.";
-  var files = {};   // client id -> File: a file cannot be kept across a reload
-  var queues = {};  // conversation id -> {busy, paused, current: the client id on its way, why: the pause's reason}
   var lastTyping = {};
-
-  /* The durable list of unsent messages, oldest first, for the signed-in person. */
-  function storeKey() { return "chat:unsent:" + Chat.me(); }
-  function load() {
-    try { return JSON.parse(localStorage.getItem(storeKey()) || "[]"); } catch (e) { return []; }
-  }
-  function save(items) {
-    try { localStorage.setItem(storeKey(), JSON.stringify(items)); } catch (e) { /* private mode: memory only */ }
-  }
-  function keep(item) { var items = load(); items.push(item); save(items); }
-  function forget(clientId) {
-    delete files[clientId];
-    save(load().filter(function (item) { return item.clientId !== clientId; }));
-  }
-  function unsent(conversationId) {
-    return load().filter(function (item) { return item.conversationId === conversationId; });
-  }
-
-  function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    return "c-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
-  }
-
-  function size(bytes) {
-    var units = ["bytes", "KB", "MB", "GB"];
-    var i = 0;
-    while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i += 1; }
-    return (i === 0 ? String(bytes) : bytes.toFixed(1).replace(/\.0$/, "")) + " " + units[i];
-  }
-  function tooBig(fileSize, limit) {
-    return "This file is " + size(fileSize) + "; the limit is " + size(limit) + ".";
-  }
-
-  /* --- the bubbles ---------------------------------------------------------------------------------- */
-  function bubbleOf(clientId) { return document.getElementById("pending-" + clientId); }
 
   function makeBubble(form, item) {
     var li = form.querySelector("template[data-pending-template]").content.querySelector("li.msg").cloneNode(true);
@@ -70,7 +28,7 @@
     if (item.fileName) {
       file.removeAttribute("href");
       file.querySelector(".attachment__name").textContent = item.fileName;
-      file.querySelector(".attachment__size").textContent = item.fileSize ? size(item.fileSize) : "";
+      file.querySelector(".attachment__size").textContent = item.fileSize ? outbox.size(item.fileSize) : "";
     } else {
       file.remove();
     }
@@ -78,104 +36,6 @@
     return li;
   }
 
-  function show(bubble, state, text) {
-    if (!bubble) return;
-    bubble.classList.toggle("msg--sending", state === "sending");
-    bubble.classList.toggle("msg--pending", state !== "refused");
-    bubble.classList.toggle("msg--failed", state !== "sending");
-    bubble.querySelector("[data-status-text]").textContent = text;
-    bubble.querySelector("[data-retry]").hidden = state !== "waiting";
-    bubble.querySelector("[data-cancel]").textContent = state === "refused" ? "Remove" : "Cancel";
-  }
-
-  /* --- the per-conversation queue ------------------------------------------------------------------- */
-  function queue(conversationId) {
-    return queues[conversationId] || (queues[conversationId] = { busy: false, paused: false, current: null, why: "" });
-  }
-
-  function pump(conversationId) {
-    var q = queue(conversationId);
-    if (q.busy || q.paused) return;
-    var item = unsent(conversationId)[0];
-    if (!item) return;
-    var bubble = bubbleOf(item.clientId);
-    if (item.fileName && !files[item.clientId]) {
-      refuse(item, "The file was not kept when the page was reloaded: attach it again.");
-      return pump(conversationId);
-    }
-    q.busy = true;
-    q.current = item.clientId;
-    show(bubble, "sending", "Sending…");
-    var data = new FormData();
-    data.append("body", item.body);
-    data.append("client_id", item.clientId);
-    if (files[item.clientId]) data.append("file", files[item.clientId]);
-    Chat.post(item.url, data).then(function (response) {
-      var redirect = response.headers.get("HX-Redirect");
-      if (redirect) { window.location.href = redirect; return "stop"; }  // signed out: the text is kept
-      return response.text().then(function (html) {
-        if (response.ok) { sent(item, html); return "next"; }
-        if (response.status >= 500 || response.status === 429) { wait(item, BUSY); return "pause"; }
-        refuse(item, response.status === 413 ? tooBig(item.fileSize, item.maxUpload) : reason(html));
-        return "next";
-      });
-    }, function () {
-      wait(item, OFFLINE);
-      Chat.announce("Message not sent: no connection.");
-      return "pause";
-    }).then(function (next) {
-      q.busy = false;
-      q.current = null;
-      if (next === "pause") q.paused = true;
-      if (next === "next") pump(conversationId);
-    });
-  }
-
-  function wait(item, why) {
-    queue(item.conversationId).why = why;
-    show(bubbleOf(item.clientId), "waiting", why);
-  }
-
-  /* A bubble made while its message is already on its way or waiting says so. */
-  function showState(bubble, item) {
-    var q = queue(item.conversationId);
-    if (q.current === item.clientId) show(bubble, "sending", "Sending…");
-    else if (q.paused) show(bubble, "waiting", q.why);
-    return bubble;
-  }
-
-  function resume(conversationId) {
-    queue(conversationId).paused = false;
-    pump(conversationId);
-  }
-  function resumeAll() {
-    load().forEach(function (item) { resume(item.conversationId); });
-  }
-
-  function sent(item, html) {
-    forget(item.clientId);
-    var chat = document.getElementById("chat-" + item.conversationId);
-    var detail = { html: html, element: null };
-    if (chat) chat.dispatchEvent(new CustomEvent("chat:upsert", { detail: detail }));
-    var bubble = bubbleOf(item.clientId);
-    if (!detail.element && bubble) bubble.remove();
-  }
-
-  function refuse(item, text) {
-    forget(item.clientId);  // it would be refused again: only the bubble stays, with Remove
-    show(bubbleOf(item.clientId), "refused", text);
-    Chat.announce("Message not sent. " + text);
-  }
-
-  function reason(html) {
-    var text = new DOMParser().parseFromString(html, "text/html").body.textContent.trim().split("\n")[0];
-    return text ? text.slice(0, 200) : "Not sent.";
-  }
-
-  document.addEventListener("live:connected", resumeAll);
-  window.addEventListener("online", resumeAll);
-
-  /* --- the form ------------------------------------------------------------------------------------- */
   Chat.controller("composer", function (form) {
     var conversationId = form.dataset.conversationId;
     var chat = form.closest(".chat");
@@ -204,7 +64,7 @@
     function clearFile() { fileInput.value = ""; chip.hidden = true; }
     function checkFile() {
       var file = fileInput.files[0];
-      if (file && file.size > maxUpload) { say(tooBig(file.size, maxUpload)); clearFile(); return null; }
+      if (file && file.size > maxUpload) { say(outbox.tooBig(file.size, maxUpload)); clearFile(); return null; }
       return file || null;
     }
 
@@ -232,17 +92,15 @@
       if (!body.trim() && !file) { input.focus(); return; }
       if (body.trim().length > limit) { update(); return; }
       say("");
-      var item = { clientId: uuid(), conversationId: conversationId, url: form.action, body: body,
-                   createdAt: new Date().toISOString(), maxUpload: maxUpload,
-                   fileName: file ? file.name : null, fileSize: file ? file.size : null };
-      if (file) files[item.clientId] = file;
-      keep(item);
+      var item = outbox.add({ conversationId: conversationId, url: form.action, body: body,
+                              createdAt: new Date().toISOString(), maxUpload: maxUpload,
+                              fileName: file ? file.name : null, fileSize: file ? file.size : null }, file);
       append(makeBubble(form, item));
       input.value = "";
       clearFile();
       update();
       input.focus();
-      resume(conversationId);  // a new message is also a good moment to try the waiting ones again
+      outbox.resume(conversationId);  // a new message is also a good moment to try the waiting ones again
     }
 
     function typing() {
@@ -275,21 +133,19 @@
       var button = event.target.closest("[data-retry], [data-cancel]");
       var bubble = button && button.closest("[data-pending-client-id]");
       if (!bubble) return;
-      if (button.hasAttribute("data-retry")) { resume(conversationId); return; }
+      if (button.hasAttribute("data-retry")) { outbox.resume(conversationId); return; }
       if (bubble.classList.contains("msg--sending")) return;  // on its way: too late to cancel
-      forget(bubble.dataset.pendingClientId);
+      outbox.forget(bubble.dataset.pendingClientId);
       bubble.remove();
       chat.dispatchEvent(new CustomEvent("chat:changed"));
     });
 
     /* What is still unsent here (from before a reload, or from another tab) shows as pending, and goes. */
-    unsent(conversationId).forEach(function (item) {
-      if (!bubbleOf(item.clientId)) append(showState(makeBubble(form, item), item));
+    outbox.unsent(conversationId).forEach(function (item) {
+      if (!outbox.bubbleOf(item.clientId)) append(outbox.showState(makeBubble(form, item), item));
     });
     update();
-    pump(conversationId);
+    outbox.resume(conversationId);
   });
 
-  // After the page's modules connected (htmx connects them on DOMContentLoaded, before this listener).
-  document.addEventListener("DOMContentLoaded", function () { if (document.body.dataset.userId) resumeAll(); });
 })();
