@@ -245,3 +245,29 @@ def test_a_reconnect_is_quiet_and_the_banner_covers_nothing(server, people, new_
         page.unroute("**/events*")
         banner.wait_for(state="hidden", timeout=20_000)
         assert errors == [], json.dumps(errors)
+
+
+def test_sending_from_an_older_page_marks_the_gap(server, people, new_page):
+    """On /c/<id>?before=N a sent message does not look as if it followed the old ones directly."""
+    from chat.actions import conversations, messages
+    alice, carol = people["alice"], people["carol"]
+    with server.actions():
+        group = conversations.create_group(carol["id"], "Old times", [alice["id"]])
+        for n in range(1, 61):
+            messages.send_message(carol["id"], group["id"], f"Old news {n}")
+    page = new_page()
+    sign_in(page, server, alice)
+    page.goto(server.url + f"/c/{group['id']}?before=20")
+    wait_for_stream(page)
+    composer = page.get_by_label("Message", exact=True)
+    composer.fill("back to the present")
+    composer.press("Enter")
+    sent = page.locator(".msg:not(.msg--pending)", has_text="back to the present")
+    sent.wait_for()
+    order = page.locator(".messages > li").evaluate_all(
+        "items => items.map(li => li.classList.contains('history-gap') ? 'gap' : (li.querySelector('.msg__body') || {}).textContent)")
+    order = [item for item in order if item]
+    assert order[-3:] == ["Old news 19", "gap", "back to the present"]
+    page.locator(".history-gap").get_by_role("link").click()
+    page.wait_for_url(server.url + f"/c/{group['id']}")
+    assert page.locator(".messages .msg__body").last.inner_text() == "back to the present"
