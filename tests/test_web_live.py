@@ -135,3 +135,15 @@ def test_nothing_renders_through_a_fake_request():
     root = Path(__file__).resolve().parent.parent / "chat"
     users = [str(path) for path in root.rglob("*.py") if "test_request_context" in path.read_text()]
     assert users == []
+
+
+def test_a_stream_sends_a_header_only_when_it_changed(app, alice, bob, direct):
+    render_for_bob = live.renderer_for(bob["id"])
+    messages.send_message(alice["id"], direct["id"], "one")
+    view = inbox.get_conversation(bob["id"], direct["id"])
+    with app.app_context():
+        first = [name for name, _ in render_for_bob({"id": "e:1-0", "type": "conversation.updated", "data": view})]
+        messages.send_message(alice["id"], direct["id"], "two")
+        view = inbox.get_conversation(bob["id"], direct["id"])
+        second = [name for name, _ in render_for_bob({"id": "e:2-0", "type": "conversation.updated", "data": view})]
+    assert first == [f"chat-{direct['id']}", "conversation"] and second == ["conversation"]

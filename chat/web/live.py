@@ -78,9 +78,24 @@ def chat_event(conversation_id):
 
 
 def renderer_for(user_id):
-    """The ``render(event)`` that ``sse_response`` calls (in an app context) for ``user_id``'s stream."""
+    """The ``render(event)`` that ``sse_response`` calls (in an app context) for ``user_id``'s stream.
+
+    Every new message changes its conversation's row, rarely its header: a stream sends a conversation's
+    header parts only when they differ from the last ones it sent.
+    """
+    headers_sent = {}
+
     def render(event):
-        return list(_render(user_id, event))
+        pairs = []
+        for name, data in _render(user_id, event):
+            if name.startswith("chat-"):
+                if headers_sent.get(name) == data:
+                    continue
+                if len(headers_sent) >= 1000:
+                    headers_sent.clear()
+                headers_sent[name] = data
+            pairs.append((name, data))
+        return pairs
     return render
 
 
