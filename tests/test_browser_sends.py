@@ -57,7 +57,9 @@ def _abort_sends(route):
 
 
 def _unsent(page):
-    return page.evaluate("() => JSON.parse(localStorage.getItem('chat:unsent:' + document.body.dataset.userId) || '[]')")
+    """What the page keeps in localStorage as not yet sent."""
+    return page.evaluate(
+        "() => JSON.parse(localStorage.getItem('chat:unsent:' + document.body.dataset.userId) || '[]')")
 
 
 def _errors(page):
@@ -69,7 +71,7 @@ def _errors(page):
 
 
 def test_a_fast_burst_on_a_slow_network_is_stored_in_typed_order(server, people, new_page):
-    """15 messages typed fast while each POST is held 50–300 ms and answered in random order: the browser
+    """15 messages typed fast while each POST is held 50 to 300 ms and answered in random order: the browser
     sends them one after another, so the server stores them as typed and everyone sees that order."""
     alice, bob = people["alice"], people["bob"]
     conversation = _direct(server, alice, bob)
@@ -265,7 +267,8 @@ def test_sending_from_an_older_page_marks_the_gap(server, people, new_page):
     sent = page.locator(".msg:not(.msg--pending)", has_text="back to the present")
     sent.wait_for()
     order = page.locator(".messages > li").evaluate_all(
-        "items => items.map(li => li.classList.contains('history-gap') ? 'gap' : (li.querySelector('.msg__body') || {}).textContent)")
+        "items => items.map(li => li.classList.contains('history-gap') ? 'gap'"
+        " : (li.querySelector('.msg__body') || {}).textContent)")
     order = [item for item in order if item]
     assert order[-3:] == ["Old news 19", "gap", "back to the present"]
     page.locator(".history-gap").get_by_role("link").click()
