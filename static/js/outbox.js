@@ -55,6 +55,7 @@
     keep(item);
     return item;
   }
+
   /* --- the bubbles' state ------------------------------------------------------------------------- */
   function bubbleOf(clientId) { return document.getElementById("pending-" + clientId); }
 
@@ -67,6 +68,7 @@
     bubble.querySelector("[data-retry]").hidden = state !== "waiting";
     bubble.querySelector("[data-cancel]").textContent = state === "refused" ? "Remove" : "Cancel";
   }
+
   /* --- the per-conversation queue ------------------------------------------------------------------- */
   function queue(conversationId) {
     return queues[conversationId] || (queues[conversationId] = { busy: false, paused: false, current: null, why: "" });
@@ -153,6 +155,11 @@
 
   document.addEventListener("live:connected", resumeAll);
   window.addEventListener("online", resumeAll);
+
+  // Signing out on a shared computer leaves no text behind (what was not sent by then is dropped).
+  Chat.controller("sign-out", function (form) {
+    form.addEventListener("submit", function () { localStorage.removeItem(storeKey()); });
+  });
 
   // After the page's modules connected (htmx connects them on DOMContentLoaded, before this listener).
   document.addEventListener("DOMContentLoaded", function () { if (document.body.dataset.userId) resumeAll(); });
