@@ -147,3 +147,22 @@ def test_a_stream_sends_a_header_only_when_it_changed(app, alice, bob, direct):
         view = inbox.get_conversation(bob["id"], direct["id"])
         second = [name for name, _ in render_for_bob({"id": "e:2-0", "type": "conversation.updated", "data": view})]
     assert first == [f"chat-{direct['id']}", "conversation"] and second == ["conversation"]
+
+
+def test_links_in_stream_fragments_follow_the_app_root(app, alice, bob, direct):
+    """Mounted under a prefix, fragments made without a request link under it, as url_for does in one."""
+    from chat.web import helpers
+    message = messages.send_message(alice["id"], direct["id"], "prefixed")[0]
+    app.config["APPLICATION_ROOT"] = "/chat"
+    helpers.bind_paths(app)
+    live.fragments._items.clear()
+    try:
+        [(_, html)] = render(app, bob, {"id": "e:1-0", "type": "message.created", "data": message})
+        with app.test_request_context("/", base_url="http://localhost/chat"):
+            from flask import url_for
+            expected = url_for("web.edit", conversation_id=direct["id"], seq=message["seq"])
+    finally:
+        app.config["APPLICATION_ROOT"] = "/"
+        helpers.bind_paths(app)
+        live.fragments._items.clear()
+    assert expected.startswith("/chat/") and f'href="{expected}"' in html
