@@ -43,7 +43,7 @@ def test_history_pages_by_keyset_with_a_link_fallback(web_as, alice, bob, direct
     for n in range(1, 121):
         say(bob if n % 2 else alice, direct, f"Message {n}")
     me = web_as(alice)
-    page = text(me.get(f"/c/{direct['id']}"))
+    page = text(me.get(f"/c/{direct['id']}")).split("<template data-pending-template>")[0]
     assert page.count('class="msg ') == 50 and "Message 71" in page and "Message 70<" not in page
     assert f'href="/c/{direct["id"]}?before=71"' in page  # the no-JavaScript link
     assert f'hx-get="/c/{direct["id"]}/messages?before=71"' in page
@@ -123,7 +123,7 @@ def test_attachments_images_inline_files_as_links_audio_with_a_player(web_as, al
                 content_type="multipart/form-data", htmx=True)
     assert r.status_code == 201, text(r)
     assert "<audio controls" in text(r)
-    page = text(web_as(bob).get(f"/c/{direct['id']}"))
+    page = text(web_as(bob).get(f"/c/{direct['id']}")).split("<template data-pending-template>")[0]
     assert page.count("attachment--") == 3
 
 
@@ -178,7 +178,33 @@ def test_a_message_partial_is_the_same_for_every_viewer_and_the_stream(app, web_
     partials = [fragment(page, dom_id) for page in pages]
     assert partials[0] == partials[1] == partials[2]
     assert "csrf" not in partials[0]
-    with app.test_request_context("/events"):
-        streamed = live.message_fragment(message)
-    assert fragment(streamed, dom_id) == partials[0]
+    streamed = list(live.renderer_for(bob["id"])({"id": "e:1-0", "type": "message.created", "data": message}))
+    assert streamed == [("message", partials[0])]
+    streamed = streamed[0][1]
     assert '<a href="https://example.com/x" rel="noopener noreferrer nofollow ugc" target="_blank">' in streamed
+
+
+def test_the_post_response_is_byte_identical_to_the_stream_fragment(app, web_as, alice, bob, direct):
+    """One render path: what the sender's POST gets back is exactly what every stream sends for it."""
+    me = web_as(alice)
+    r = me.post(f"/c/{direct['id']}/messages", {"body": "one path <b>only</b>", "client_id": "c-1"}, htmx=True)
+    assert r.status_code == 201
+    message = history.page_messages(alice["id"], direct["id"])["messages"][-1]
+    live.fragments._items.clear()  # render afresh, as another process would
+    [(name, streamed)] = live.renderer_for(bob["id"])({"id": "e:1-0", "type": "message.created", "data": message})
+    assert name == "message" and text(r) == streamed
+    assert f'href="/c/{direct["id"]}/m/{message["seq"]}/edit"' in streamed
+    edited = me.post(f"/c/{direct['id']}/m/{message['seq']}/edit", {"body": "changed"}, htmx=True)
+    message = history.page_messages(alice["id"], direct["id"])["messages"][-1]
+    live.fragments._items.clear()
+    [(_, streamed)] = live.renderer_for(bob["id"])({"id": "e:2-0", "type": "message.updated", "data": message})
+    assert text(edited) == streamed and "changed" in streamed
+
+
+def test_the_pending_bubble_is_the_message_partial_in_a_template(web_as, alice, direct, app):
+    page = text(web_as(alice).get(f"/c/{direct['id']}"))
+    start = page.index("<template data-pending-template>")
+    template = page[start:page.index("</template>", start)]
+    assert 'class="msg msg--text"' in template and f'data-sender-id="{alice["id"]}"' in template
+    assert "data-retry" in template and "data-cancel" in template and "msg__actions" not in template
+    assert f'data-max-upload-bytes="{app.config["MAX_UPLOAD_BYTES"]}"' in page

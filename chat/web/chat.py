@@ -16,12 +16,12 @@ def chat_context(conversation_id, before=None):
     if before is None and conversation["last_seq"] > conversation["last_read_seq"]:
         reads.mark_read(me, conversation_id, conversation["last_seq"])
         conversation = {**conversation, "unread_count": 0, "last_read_seq": conversation["last_seq"]}
+    people_for(conversation, page["messages"])  # the message partials find their senders without a query
     return {
         "conversation": conversation,
         "messages": page["messages"],
         "has_more": page["has_more"],
         "before": before,
-        "people": people_for(conversation, page["messages"]),
     }
 
 
@@ -47,9 +47,9 @@ def older_messages(conversation_id):
     page = history.page_messages(current_user.id, conversation_id, before=before, after=after,
                                  limit=request.args.get("limit") or 50)
     conversation = inbox.get_conversation(current_user.id, conversation_id)
+    people_for(conversation, page["messages"])
     return render_template("messages/_page.html", conversation=conversation, messages=page["messages"],
-                           has_more=page["has_more"], before=before, after=after,
-                           people=people_for(conversation, page["messages"]))
+                           has_more=page["has_more"], before=before, after=after)
 
 
 @bp.post("/c/<conversation_id>/read")
@@ -62,7 +62,7 @@ def mark_read(conversation_id):
 @bp.get("/c/<conversation_id>/row")
 @signed_in
 def conversation_row(conversation_id):
-    """The conversation's row in the list, for a tab that learns of a conversation it does not show yet."""
+    """The conversation's row as an out-of-band swap into the list (the stream sends the same fragment)."""
     conversation = inbox.get_conversation(current_user.id, conversation_id)
     return render_template("conversations/_row_oob.html", conversation=conversation)
 

@@ -1,7 +1,8 @@
-"""Groups: create, rename, add and remove members, leave."""
+"""Groups: create, rename, add and remove members, leave. Each change to a group says what it did on the
+settings page it returns to (a flashed line), so a manager knows their Save, Add or Remove took effect."""
 import re
 
-from flask import render_template, url_for
+from flask import flash, render_template, url_for
 from flask_login import current_user
 
 from ..actions import conversations, inbox, members, users
@@ -62,10 +63,11 @@ def rename_group(conversation_id):
     form = RenameForm()
     if form.validate_on_submit():
         try:
-            conversations.rename_group(current_user.id, conversation_id, form.name.data)
+            group = conversations.rename_group(current_user.id, conversation_id, form.name.data)
         except Invalid as error:
             attach_error(form, error, "name")
         else:
+            flash(f"Renamed to “{group['name']}”.")
             return redirect_or_fragment(_settings_url(conversation_id))
     return _settings_page(conversation_id, rename_form=form, status=422)
 
@@ -83,6 +85,7 @@ def add_member(conversation_id):
                 raise
             attach_error(form, error, "username")
         else:
+            flash(f"Added {users.get_user(current_user.id, user_id)['display_name']}.")
             return redirect_or_fragment(_settings_url(conversation_id))
     return _settings_page(conversation_id, add_form=form, status=422)
 
@@ -93,6 +96,7 @@ def remove_member(conversation_id, user_id):
     members.remove_member(current_user.id, conversation_id, user_id)
     if user_id == current_user.id:
         return redirect_or_fragment(url_for("web.home"))
+    flash(f"Removed {users.get_user(current_user.id, user_id)['display_name']}.")
     return redirect_or_fragment(_settings_url(conversation_id))
 
 

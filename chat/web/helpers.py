@@ -2,7 +2,7 @@
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import make_response, redirect, render_template, request, url_for
+from flask import current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 
@@ -56,3 +56,19 @@ def redirect_or_fragment(location, fragment=None, **context):
 def dom_id(kind, object_id):
     """The one place DOM ids are made: ``message-<id>``, ``conversation-<id>``…"""
     return f"{kind}-{object_id}"
+
+
+def bind_paths(app):
+    """Bind the app's URL map once, to no host and to the app's root, for ``path_for``."""
+    app.extensions["chat.web.paths"] = app.url_map.bind("", script_name=app.config.get("APPLICATION_ROOT") or "/")
+
+
+def path_for(endpoint, **values):
+    """The path of ``endpoint`` (``/c/<id>/m/3/edit``): the same in a request, in the event stream, anywhere.
+
+    Fragments that the stream renders (a message, a list row, a chat header) run in an app context without
+    a request, where ``url_for`` would need ``SERVER_NAME``. Their links are paths from one adapter bound
+    once per app to the app's root (``APPLICATION_ROOT``), never absolute URLs, so a fragment is
+    byte-identical whichever of the page, the POST response or the stream rendered it.
+    """
+    return current_app.extensions["chat.web.paths"].build(endpoint, values)

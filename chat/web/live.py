@@ -1,25 +1,35 @@
 """Turning stream events into what a tab shows: HTML fragments for htmx, small JSON for our script.
 
-Event names sent to the page (``static/js/live.js`` and ``sse-swap`` listen for them):
-``message`` (the message partial; identical for every viewer, so rendered once per version per process),
-``conversation`` (the list row, as out-of-band swaps), ``member``, ``read``, ``typing``, ``presence``,
-``reset``.
+Every fragment here is rendered in an app context, with no request: the stream has none, and a page or a
+POST response renders the same fragments through the same functions, so they are byte-identical wherever
+they were made (links come from ``helpers.path_for``). Event names sent to the page (``static/js/live.js``
+and ``sse-swap`` listen for them):
+
+- ``message``: the ``messages/_message.html`` partial, identical for every viewer, rendered once per
+  version per process (``message_fragment``; page loads and POST responses use it too);
+- ``conversation``: the viewer's list row as an out-of-band swap (``conversations/_row_oob.html``);
+- ``chat-<conversation id>``: out-of-band parts of that conversation's open chat (title, member count,
+  settings link; or "no longer a member" and no composer). Only an open chat listens for its own
+  (``sse-swap`` in ``conversations/_chat.html``), so a closed one costs nothing and logs nothing;
+- ``member``, ``read``, ``typing``, ``presence``: small JSON; ``reset``.
 """
 import json
 from collections import OrderedDict
 from threading import Lock
 
-from flask import current_app, has_request_context, render_template
+from flask import render_template
+from markupsafe import Markup
 
 from ..actions import inbox
 from ..errors import NotFound
 from .people_lookup import people_cache
 
 _JSON_EVENTS = ("read", "typing", "presence")
+_MESSAGE_EVENTS = ("message.created", "message.updated", "message.deleted")
 
 
 class FragmentCache:
-    """Rendered message partials by message version (id, edited_at, deleted_at): rendered once per process."""
+    """Rendered message partials by message version and sender identity: rendered once per process."""
 
     def __init__(self, size=2000):
         self.size, self._items, self._lock = size, OrderedDict(), Lock()
@@ -42,38 +52,59 @@ class FragmentCache:
 fragments = FragmentCache()
 
 
-def message_key(message):
-    return (message["id"], message.get("edited_at"), message.get("deleted_at"))
+def message_key(message, sender=None):
+    """A message's version (edits and deletes make a new one) and what the partial shows of its sender."""
+    shown = (sender["display_name"], sender["username"], sender.get("avatar_url")) if sender else None
+    return (message["id"], message.get("revision"), message.get("edited_at"), message.get("deleted_at"), shown)
 
 
 def message_fragment(message):
-    """The ``messages/_message.html`` partial for ``message`` (cached by version)."""
+    """The ``messages/_message.html`` partial for ``message``: the one way every caller renders a message."""
+    sender = people_cache.get(message.get("sender_id"))
+
     def render():
-        sender = people_cache.get(message.get("sender_id"))
-        people = {sender["id"]: sender} if sender else {}
-        return render_template("messages/_message.html", message=message, people=people)
-    return fragments.get_or_render(message_key(message), render)
+        return render_template("messages/_message.html", message=message, sender=sender)
+    return fragments.get_or_render(message_key(message, sender), render)
 
 
-def renderer_for(user_id, app=None):
-    """The ``render(event)`` that ``sse_response`` calls for ``user_id``'s stream."""
-    app = app or current_app._get_current_object()
+def render_message(message):
+    """``message_fragment`` for templates (``{{ render_message(message) }}`` in a history page)."""
+    return Markup(message_fragment(message))
+
+
+def chat_event(conversation_id):
+    """The stream event name an open chat listens to for changes to its own header."""
+    return f"chat-{conversation_id}"
+
+
+def renderer_for(user_id):
+    """The ``render(event)`` that ``sse_response`` calls (in an app context) for ``user_id``'s stream.
+
+    Every new message changes its conversation's row, rarely its header: a stream sends a conversation's
+    header parts only when they differ from the last ones it sent.
+    """
+    headers_sent = {}
 
     def render(event):
-        if has_request_context():
-            return list(_render(user_id, event))
-        with app.test_request_context("/events"):
-            return list(_render(user_id, event))
+        pairs = []
+        for name, data in _render(user_id, event):
+            if name.startswith("chat-"):
+                if headers_sent.get(name) == data:
+                    continue
+                if len(headers_sent) >= 1000:
+                    headers_sent.clear()
+                headers_sent[name] = data
+            pairs.append((name, data))
+        return pairs
     return render
 
 
 def _render(user_id, event):
     kind, data = event.get("type"), event.get("data") or {}
-    if kind in ("message.created", "message.updated", "message.deleted"):
+    if kind in _MESSAGE_EVENTS:
         yield "message", message_fragment(data)
     elif kind == "conversation.updated" and "members" in data:
-        yield "conversation", render_template("conversations/_row_oob.html", conversation=data,
-                                              viewer_id=user_id)
+        yield from _conversation(user_id, data)
     elif kind == "conversation.updated" and data.get("conversation_id"):
         yield from _row(user_id, data["conversation_id"])
     elif kind in ("member.added", "member.removed"):
@@ -86,12 +117,21 @@ def _render(user_id, event):
         yield "reset", "{}"
 
 
+def _conversation(user_id, conversation):
+    # The row goes last: the event's id travels with the last pair, and the script tracks "conversation".
+    yield chat_event(conversation["id"]), render_template("conversations/_header_oob.html",
+                                                          conversation=conversation, viewer_id=user_id)
+    yield "conversation", render_template("conversations/_row_oob.html", conversation=conversation,
+                                          viewer_id=user_id)
+
+
 def _row(user_id, conversation_id):
-    """A fresh list row for ``user_id``, or its removal when they are no longer a member."""
+    """A fresh list row and header for ``user_id``, or their removal when they are no longer a member."""
     try:
         conversation = inbox.get_conversation(user_id, conversation_id)
     except NotFound:
+        yield chat_event(conversation_id), render_template("conversations/_header_gone.html",
+                                                           conversation_id=conversation_id)
         yield "conversation", render_template("conversations/_row_gone.html", conversation_id=conversation_id)
         return
-    yield "conversation", render_template("conversations/_row_oob.html", conversation=conversation,
-                                          viewer_id=user_id)
+    yield from _conversation(user_id, conversation)

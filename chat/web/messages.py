@@ -2,17 +2,18 @@
 from flask import render_template, request, url_for
 from flask_login import current_user
 
-from ..actions import attachments, history, inbox, messages, validate
+from ..actions import attachments, history, messages, validate
 from ..errors import ActionError, Conflict, Forbidden, NotFound
 from . import bp
 from .helpers import is_htmx, redirect_or_fragment, signed_in
-from .people_lookup import people_for
+from .live import message_fragment
+from .people_lookup import people_cache
 
 
 def _message_page(message, status=200):
-    conversation = inbox.get_conversation(current_user.id, message["conversation_id"])
-    return render_template("messages/_message.html", message=message, conversation=conversation,
-                           people=people_for(conversation, [message])), status
+    """The message partial, made as the stream and history make it (the signed-in sender needs no query)."""
+    people_cache.remember(current_user.data)
+    return message_fragment(message), status
 
 
 def _location(message):

@@ -1,11 +1,14 @@
 """What every page shares: the viewer, the conversation list in the sidebar, titles, and security headers."""
 import secrets
+from datetime import UTC, datetime
 
-from flask import g, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from ..actions import inbox, live
-from .helpers import dom_id
+from ..actions.validate import MAX_BODY
+from .helpers import bind_paths, dom_id, path_for
+from .live import chat_event, render_message
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: https:; "
        "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -37,9 +40,10 @@ def conversation_title(conversation, viewer_id):
 def presence_status(user_id):
     """"online", "away" or "offline" for someone who shares a conversation with the viewer, else "".
 
-    Pages render it; stream fragments leave it empty and the script fills it from presence events.
+    Pages render it; stream fragments (rendered without a request) leave it empty and the script fills it
+    from presence events.
     """
-    if request.endpoint == "web.events" or not current_user.is_authenticated:
+    if not has_request_context() or request.endpoint == "web.events" or not current_user.is_authenticated:
         return ""
     if "presence" not in g:
         g.presence = live.presence_of(current_user.id, live.contacts(current_user.id))
@@ -55,6 +59,14 @@ def names_by_member(conversation):
     return {m["id"]: m["display_name"] for m in conversation["members"]}
 
 
+def pending_placeholder(conversation_id):
+    """A message that stands for one not yet sent: the composer fills in a clone of its partial."""
+    return {"id": "pending", "seq": 0, "kind": "text", "conversation_id": conversation_id, "sender_id": current_user.id,
+            "client_id": None, "body": "…", "created_at": datetime.now(UTC).isoformat(), "edited_at": None,
+            "deleted_at": None, "attachments": [{"url": "", "filename": "", "content_type": "application/octet-stream",
+                                                 "size": 0}]}
+
+
 def csp_nonce():
     if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)
@@ -62,10 +74,13 @@ def csp_nonce():
 
 
 def init_app(app):
+    bind_paths(app)
     app.jinja_env.globals.update(sidebar_conversations=sidebar_conversations, other_member=other_member,
                                  conversation_title=conversation_title, dom_id=dom_id, csp_nonce=csp_nonce,
                                  reads_by_member=reads_by_member, names_by_member=names_by_member,
-                                 presence_status=presence_status)
+                                 presence_status=presence_status, path_for=path_for,
+                                 render_message=render_message, chat_event=chat_event,
+                                 pending_placeholder=pending_placeholder, max_body_length=MAX_BODY)
 
     @app.after_request
     def security_headers(response):

@@ -8,6 +8,7 @@ from ..errors import NotFound
 
 _TTL_SECONDS = 60
 _MAX = 5000
+PUBLIC_FIELDS = ("id", "username", "display_name", "bio", "avatar_url", "created_at")
 
 
 class PeopleCache:
@@ -32,6 +33,10 @@ class PeopleCache:
         self.put(person or {"id": user_id, "username": "", "display_name": "Former member"})
         return self._items[user_id][1]
 
+    def remember(self, person):
+        """Keep the public part of a user dict we already hold (a member list, the signed-in person)."""
+        self.put({key: person.get(key) for key in PUBLIC_FIELDS})
+
     def put(self, person):
         with self._lock:
             self._items[person["id"]] = (time.monotonic() + _TTL_SECONDS, person)
@@ -47,8 +52,7 @@ def people_for(conversation, messages):
     """``{user_id: user}`` for a conversation's members and every sender in ``messages``."""
     people = {m["id"]: m for m in conversation["members"]}
     for member in conversation["members"]:
-        people_cache.put({k: member[k] for k in ("id", "username", "display_name", "bio", "avatar_url",
-                                                  "created_at")})
+        people_cache.remember(member)
     for message in messages:
         sender = message.get("sender_id")
         if sender and sender not in people:

@@ -1,204 +1,151 @@
-/* The composer: Enter sends, Shift+Enter is a new line, a counter near the limit, "typing" pings, and
- * optimistic sending: pending at once, then sent or failed with Retry. Retrying reuses the client id, so the
- * server returns the message it already has instead of storing it twice. */
+/* The composer (<form data-controller="composer">): Enter sends, Shift+Enter is a new line; a counter near
+ * the limit; "typing" pings; a file checked against the server's limit (data-max-upload-bytes) before it
+ * is sent. A sent message goes to the outbox (static/js/outbox.js) and shows at once as a clone of the
+ * server-rendered pending bubble (<template data-pending-template>: the message partial itself), with
+ * Retry and Cancel (Remove once the server refused it). From an older history page, a gap marker says
+ * that newer messages lie between the page and what is sent.
+ */
 (function () {
   "use strict";
 
   var Chat = window.Chat;
-  var LIMIT = 4000;
-  var NEAR = 3500;
+  var outbox = Chat.outbox;
   var TYPING_EVERY = 3000;
-  var payloads = new WeakMap();
   var lastTyping = {};
 
-  function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    return "c-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
-  }
-
-  function parts(form) {
-    return {
-      input: form.querySelector("textarea[name=body]"),
-      file: form.querySelector("[data-file-input]"),
-      chip: form.querySelector("[data-file-chip]"),
-      counter: form.querySelector("[data-counter]"),
-      send: form.querySelector(".composer__send"),
-      error: form.querySelector("[data-composer-error]")
-    };
-  }
-
-  function autosize(input) {
-    input.style.height = "auto";
-    input.style.height = Math.min(input.scrollHeight + 2, 180) + "px";
-  }
-
-  function update(form) {
-    var p = parts(form);
-    var length = p.input.value.trim().length;
-    p.counter.textContent = length >= NEAR ? (LIMIT - length) + " characters left" : "";
-    p.counter.classList.toggle("is-near", length >= NEAR && length <= LIMIT);
-    p.counter.classList.toggle("is-over", length > LIMIT);
-    p.send.disabled = length > LIMIT;
-    autosize(p.input);
-  }
-
-  function pendingBubble(form, payload) {
-    var li = document.createElement("li");
-    li.className = "msg msg--pending";
-    li.id = "pending-" + payload.clientId;
-    li.dataset.pendingClientId = payload.clientId;
-    li.dataset.senderId = Chat.me();
-    li.dataset.conversationId = form.dataset.conversationId;
-    li.dataset.createdAt = new Date().toISOString();
-    var content = document.createElement("div");
-    content.className = "msg__content";
-    var bubble = document.createElement("div");
-    bubble.className = "msg__bubble";
-    if (payload.body.trim()) {
-      var body = document.createElement("p");
-      body.className = "msg__body";
-      body.textContent = payload.body.trim();
-      bubble.appendChild(body);
+  function makeBubble(form, item) {
+    var li = form.querySelector("template[data-pending-template]").content.querySelector("li.msg").cloneNode(true);
+    li.id = "pending-" + item.clientId;
+    li.classList.add("msg--pending");
+    li.dataset.pendingClientId = item.clientId;
+    delete li.dataset.seq;
+    li.dataset.createdAt = item.createdAt;
+    var time = li.querySelector("time");
+    if (time) time.setAttribute("datetime", item.createdAt);
+    var body = li.querySelector(".msg__body");
+    if (item.body.trim()) body.textContent = item.body.trim(); else body.remove();
+    var file = li.querySelector(".attachment");
+    if (item.fileName) {
+      file.removeAttribute("href");
+      file.querySelector(".attachment__name").textContent = item.fileName;
+      file.querySelector(".attachment__size").textContent = item.fileSize ? outbox.size(item.fileSize) : "";
+    } else {
+      file.remove();
     }
-    if (payload.file) {
-      var file = document.createElement("span");
-      file.className = "attachment attachment--file";
-      file.textContent = payload.file.name;
-      bubble.appendChild(file);
-    }
-    var status = document.createElement("div");
-    status.className = "msg__status";
-    status.setAttribute("role", "status");
-    status.textContent = "Sending…";
-    content.append(bubble, status);
-    li.appendChild(content);
+    Chat.formatTimes(li);
     return li;
   }
 
-  function fail(bubble, reason) {
-    if (!bubble.isConnected) return;
-    bubble.classList.remove("msg--pending");
-    bubble.classList.add("msg--failed");
-    var status = bubble.querySelector(".msg__status");
-    status.textContent = (reason || "Not sent.") + " ";
-    var retry = document.createElement("button");
-    retry.type = "button";
-    retry.className = "link-btn";
-    retry.dataset.retry = "";
-    retry.textContent = "Retry";
-    status.appendChild(retry);
-    Chat.announce("Message not sent. " + (reason || ""));
-  }
+  Chat.controller("composer", function (form) {
+    var conversationId = form.dataset.conversationId;
+    var chat = form.closest(".chat");
+    var list = chat.querySelector(".messages");
+    var input = form.querySelector("textarea[name=body]");
+    var fileInput = form.querySelector("[data-file-input]");
+    var chip = form.querySelector("[data-file-chip]");
+    var counter = form.querySelector("[data-counter]");
+    var sendButton = form.querySelector(".composer__send");
+    var error = form.querySelector("[data-composer-error]");
+    var limit = parseInt(form.dataset.maxLength, 10);
+    var maxUpload = parseInt(form.dataset.maxUploadBytes, 10);
 
-  function post(form, bubble) {
-    var payload = payloads.get(bubble);
-    var data = new FormData();
-    data.append("body", payload.body);
-    data.append("client_id", payload.clientId);
-    if (payload.file) data.append("file", payload.file);
-    bubble.classList.add("msg--pending");
-    bubble.classList.remove("msg--failed");
-    bubble.querySelector(".msg__status").textContent = "Sending…";
-    fetch(form.action, {
-      method: "POST", body: data, credentials: "same-origin",
-      headers: { "HX-Request": "true", "X-CSRFToken": Chat.csrf() }
-    }).then(function (response) {
-      var redirect = response.headers.get("HX-Redirect");
-      if (redirect) { window.location.href = redirect; return; }
-      return response.text().then(function (html) {
-        if (response.ok) {
-          if (!Chat.upsertMessage(html) && bubble.isConnected) bubble.remove();
-          return;
-        }
-        var text = new DOMParser().parseFromString(html, "text/html").body.textContent.trim();
-        fail(bubble, response.status < 500 && text ? text.split("\n")[0].slice(0, 200) : "Not sent.");
-      });
-    }).catch(function () { fail(bubble, "Not sent: no connection."); });
-  }
+    function update() {
+      var length = input.value.trim().length;
+      var near = length >= limit - 500;
+      counter.textContent = length > limit ? (length - limit) + " characters too many"
+        : near ? (limit - length) + " characters left" : "";
+      counter.classList.toggle("is-near", near && length <= limit);
+      counter.classList.toggle("is-over", length > limit);
+      sendButton.disabled = length > limit;
+      input.style.height = "";  // an empty one keeps the style sheet's height, even while the panel is closed
+      if (input.value) input.style.height = Math.min(input.scrollHeight + 2, 180) + "px";
+    }
+    function say(text) { error.textContent = text || ""; error.hidden = !text; }
+    function clearFile() { fileInput.value = ""; chip.hidden = true; }
+    function checkFile() {
+      var file = fileInput.files[0];
+      if (file && file.size > maxUpload) { say(outbox.tooBig(file.size, maxUpload)); clearFile(); return null; }
+      return file || null;
+    }
 
-  function send(form) {
-    var p = parts(form);
-    var body = p.input.value;
-    var file = p.file.files[0] || null;
-    if (!body.trim() && !file) { p.input.focus(); return; }
-    if (body.trim().length > LIMIT) { update(form); return; }
-    var list = document.getElementById("messages-" + form.dataset.conversationId);
-    var payload = { body: body, file: file, clientId: uuid() };
-    var bubble = pendingBubble(form, payload);
-    payloads.set(bubble, payload);
-    list.appendChild(bubble);
-    var empty = list.querySelector(".history-empty");
-    if (empty) empty.remove();
-    Chat.layout(list);
-    list.scrollTop = list.scrollHeight;
-    p.input.value = "";
-    clearFile(form);
-    update(form);
-    p.input.focus();
-    post(form, bubble);
-  }
-
-  function clearFile(form) {
-    var p = parts(form);
-    p.file.value = "";
-    p.chip.hidden = true;
-  }
-
-  function typing(form) {
-    var id = form.dataset.conversationId;
-    var now = Date.now();
-    if (lastTyping[id] && now - lastTyping[id] < TYPING_EVERY) return;
-    lastTyping[id] = now;
-    fetch("/api/v1/conversations/" + id + "/typing", {
-      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": Chat.csrf() }
-    }).catch(function () {});
-  }
-
-  document.addEventListener("submit", function (event) {
-    var form = event.target.closest("form[data-composer]");
-    if (!form) return;
-    event.preventDefault();
-    send(form);
-  });
-
-  document.addEventListener("keydown", function (event) {
-    var input = event.target;
-    if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || event.isComposing) {
-      if (event.key === "Escape" && input.matches && input.matches("[data-edit-input]")) {
-        var cancel = input.form.querySelector("[data-edit-cancel]");
-        if (cancel) cancel.click();
+    function append(bubble) {
+      if (chat.dataset.history && !list.querySelector(".history-gap")) {
+        // An older page is on screen: say that newer messages lie between it and what is sent now.
+        var gap = document.createElement("li");
+        gap.className = "history-gap";
+        var link = document.createElement("a");
+        link.href = chat.dataset.latestUrl;
+        link.textContent = "Newer messages are not shown here. Jump to the latest";
+        gap.appendChild(link);
+        list.appendChild(gap);
       }
-      return;
+      list.appendChild(bubble);
+      var empty = list.querySelector(".history-empty");
+      if (empty) empty.remove();
+      chat.dispatchEvent(new CustomEvent("chat:changed"));
+      list.scrollTop = list.scrollHeight;
     }
-    if (input.matches && (input.matches("form[data-composer] textarea") || input.matches("[data-edit-input]"))) {
+
+    function send() {
+      var body = input.value;
+      var file = checkFile();
+      if (!body.trim() && !file) { input.focus(); return; }
+      if (body.trim().length > limit) { update(); return; }
+      say("");
+      var item = outbox.add({ conversationId: conversationId, url: form.action, body: body,
+                              createdAt: new Date().toISOString(), maxUpload: maxUpload,
+                              fileName: file ? file.name : null, fileSize: file ? file.size : null }, file);
+      append(makeBubble(form, item));
+      input.value = "";
+      clearFile();
+      update();
+      input.focus();
+      outbox.resume(conversationId);  // a new message is also a good moment to try the waiting ones again
+    }
+
+    function typing() {
+      var now = Date.now();
+      if (lastTyping[conversationId] && now - lastTyping[conversationId] < TYPING_EVERY) return;
+      lastTyping[conversationId] = now;
+      Chat.post(form.dataset.typingUrl, null).catch(function () {});
+    }
+
+    form.addEventListener("submit", function (event) { event.preventDefault(); send(); });
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || event.isComposing) return;
       event.preventDefault();
-      input.form.requestSubmit();
-    }
+      form.requestSubmit();
+    });
+    input.addEventListener("input", function () {
+      update();
+      if (input.value.trim()) typing();
+    });
+    fileInput.addEventListener("change", function () {
+      say("");
+      var file = checkFile();
+      chip.hidden = !file;
+      if (file) form.querySelector("[data-file-name]").textContent = file.name;
+    });
+    form.querySelector("[data-file-clear]").addEventListener("click", clearFile);
+
+    /* Retry and Cancel/Remove on this conversation's bubbles. */
+    list.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-retry], [data-cancel]");
+      var bubble = button && button.closest("[data-pending-client-id]");
+      if (!bubble) return;
+      if (button.hasAttribute("data-retry")) { outbox.resume(conversationId); return; }
+      if (bubble.classList.contains("msg--sending")) return;  // on its way: too late to cancel
+      outbox.forget(bubble.dataset.pendingClientId);
+      bubble.remove();
+      chat.dispatchEvent(new CustomEvent("chat:changed"));
+    });
+
+    /* What is still unsent here (from before a reload, or from another tab) shows as pending, and goes. */
+    outbox.unsent(conversationId).forEach(function (item) {
+      if (!outbox.bubbleOf(item.clientId)) append(outbox.showState(makeBubble(form, item), item));
+    });
+    update();
+    outbox.resume(conversationId);
   });
 
-  document.addEventListener("input", function (event) {
-    var form = event.target.closest && event.target.closest("form[data-composer]");
-    if (!form || event.target.name !== "body") return;
-    update(form);
-    if (event.target.value.trim()) typing(form);
-  });
-
-  document.addEventListener("change", function (event) {
-    if (!event.target.matches || !event.target.matches("[data-file-input]")) return;
-    var form = event.target.form;
-    var p = parts(form);
-    var file = p.file.files[0];
-    p.chip.hidden = !file;
-    if (file) form.querySelector("[data-file-name]").textContent = file.name;
-  });
-
-  document.addEventListener("click", function (event) {
-    var clear = event.target.closest("[data-file-clear]");
-    if (clear) { clearFile(clear.form); return; }
-    var retry = event.target.closest("[data-retry]");
-    if (!retry) return;
-    var bubble = retry.closest(".msg");
-    var form = document.querySelector('form[data-composer][data-conversation-id="' + bubble.dataset.conversationId + '"]');
-    if (form && payloads.has(bubble)) post(form, bubble);
-  });
 })();

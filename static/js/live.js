@@ -3,6 +3,10 @@
  * Loaded after htmx and before htmx-ext-sse, so the extension keeps our htmx.createEventSource. When the
  * extension rebuilds a closed EventSource it sends no Last-Event-ID (htmx-extensions #184): we add
  * ?last_event_id=<last id seen> ourselves. The browser's own reconnects send the header as usual.
+ *
+ * What the stream says goes to the modules as "live:<event>" DOM events on their elements (the HTML of
+ * "conversation" and "chat-<id>" events is swapped by htmx itself, sse-swap). The connection's state is
+ * "live:connected" (detail: {reconnect}) on the document, and the banner.
  */
 (function () {
   "use strict";
@@ -19,20 +23,27 @@
     return url + (url.indexOf("?") < 0 ? "?" : "&") + "last_event_id=" + encodeURIComponent(lastEventId);
   }
 
-  function dispatch(name, event) {
-    var handlers = window.Chat && window.Chat.live;
-    if (handlers && handlers[name]) handlers[name](event.data, event);
+  /* A dropped connection is expected and the banner says so: the extension's error handler runs without
+   * the error object, which htmx would otherwise log with console.error on every retry. */
+  function quietErrors(source) {
+    var handler = null;
+    Object.defineProperty(source, "onerror", {
+      configurable: true,
+      get: function () { return handler; },
+      set: function (fn) { handler = fn; }
+    });
+    source.addEventListener("error", function () { if (handler) handler.call(source, null); });
   }
 
   htmx.createEventSource = function (url) {
     var source = new EventSource(withCursor(url), { withCredentials: true });
     current = source;
+    quietErrors(source);
     EVENTS.forEach(function (name) {
       source.addEventListener(name, function (event) {
         if (event.lastEventId) lastEventId = event.lastEventId;
-        if (name === "session-expired") source.close();
-        if (name !== "conversation") dispatch(name, event);  // "conversation" is swapped by htmx (sse-swap)
-        else dispatch("conversationSwapped", event);
+        if (name === "session-expired") { source.close(); window.location.reload(); return; }
+        if (name !== "conversation") window.Chat.broadcast("live:" + name, event.data);
       });
     });
     return source;
@@ -49,14 +60,6 @@
     lostTimer = setTimeout(function () { banner(true); }, navigator.onLine ? 1500 : 0);
   }
 
-  document.addEventListener("htmx:sseError", connectionLost);
-  window.addEventListener("offline", connectionLost);
-  window.addEventListener("online", function () {
-    // The stream may have survived a short outage; if so, only catch up on what it may have missed.
-    if (current && current.readyState === EventSource.OPEN) connected();
-  });
-  document.addEventListener("htmx:sseOpen", connected);
-
   function connected() {
     clearTimeout(lostTimer);
     lostTimer = null;
@@ -64,9 +67,18 @@
     banner(false);
     var reconnect = opened;
     opened = true;
-    // Missed events replay from the cursor; a quiet fetch of what the open conversation gained covers the rest.
-    if (window.Chat && window.Chat.catchUp) window.Chat.catchUp(reconnect ? "reconnect" : "open");
+    // Missed events replay from the cursor; modules fetch quietly what the replay cannot bring back.
+    document.dispatchEvent(new CustomEvent("live:connected", { detail: { reconnect: reconnect } }));
+    window.Chat.broadcast("live:connected", { reconnect: reconnect });
   }
+
+  document.addEventListener("htmx:sseError", connectionLost);
+  document.addEventListener("htmx:sseOpen", connected);
+  window.addEventListener("offline", connectionLost);
+  window.addEventListener("online", function () {
+    // The stream may have survived a short outage; if so, only catch up on what it may have missed.
+    if (current && current.readyState === EventSource.OPEN) connected();
+  });
 
   window.ChatLive = {
     lastEventId: function () { return lastEventId; },
