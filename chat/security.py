@@ -53,10 +53,16 @@ def per_account_sign_in():
                                 key_func=_login_key, methods=["POST"])
 
 
-def per_user(config_name, methods=None):
+def per_user(config_name, methods=None, exempt_when=None):
     """A per-user limit named by a config key (e.g. ``RATE_LIMIT_SENDS``), shared by web and API routes."""
     return limiter.shared_limit(_config_limit(config_name), scope=config_name.lower(), key_func=_user_key,
-                                methods=methods)
+                                methods=methods, exempt_when=exempt_when)
+
+
+def without_file():
+    """For ``exempt_when``: the request carries no uploaded file (a web send with text only)."""
+    upload = request.files.get("file")
+    return upload is None or not upload.filename
 
 
 def too_many_requests(error):

@@ -2,12 +2,14 @@
 from flask import jsonify, request, send_file
 
 from ..actions import attachments
+from ..security import per_user
 from . import bp
 from .helpers import me, signed_in
 
 
 @bp.post("/attachments")
 @signed_in
+@per_user("RATE_LIMIT_UPLOADS")
 def upload():
     return jsonify(attachments.upload(me(), request.files.get("file"))), 201
 
