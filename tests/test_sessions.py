@@ -303,3 +303,28 @@ def test_sqlite_databases_made_before_sessions_are_upgraded(app):
     assert "sessions" in inspector.get_table_names()
     assert "expires_at" in {c["name"] for c in inspector.get_columns("api_tokens")}
     assert migrations.upgrade(db) == []
+
+
+# --- Row Level Security (Postgres) -------------------------------------------------------------------------
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_rls_users_see_only_their_own_sessions_and_write_none(app, alice, bob):
+    from psycopg import errors
+
+    from .test_rls import Raw
+    sign_in(app, alice), sign_in(app, bob)
+    pg = Raw(app.config["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://"))
+    a, b = alice["id"], bob["id"]
+    assert pg.count_as_server("select count(*) from sessions") == 2
+    assert [str(r[0]) for r in pg.rows(a, "select user_id from sessions")] == [a]
+    assert pg.rows(a, "select id from sessions where user_id = %s", (b,)) == []
+    assert pg.refused(a, "select token_hash from sessions")  # the secret's hash is the server's alone
+    assert pg.refused(a, "update sessions set revoked_at = null")  # a revoked session cannot be revived
+    assert pg.refused(a, "update sessions set revoked_at = now()")
+    assert pg.refused(a, "delete from sessions")
+    assert pg.refused(a, "insert into sessions (id, user_id, token_hash, created_at, last_used_at, expires_at) "
+                         "values (gen_random_uuid(), %s, 'x', now(), now(), now() + interval '1 day')", (a,))
+    with pg.as_role("anon") as cur:
+        with pytest.raises(errors.InsufficientPrivilege):
+            cur.execute("select id from sessions")
