@@ -11,6 +11,7 @@ from ..db import transaction
 from ..errors import Conflict, Unauthorized
 from ..schema import accounts, api_tokens, users, utcnow
 from . import sessions, validate
+from . import users as users_actions
 from .presenters import USER_COLUMNS, user_dict
 
 
@@ -67,18 +68,21 @@ def get_me(user_id):
     return {**user_dict(row), "email": row.email}
 
 
-def update_profile(user_id, display_name=None, bio=None, avatar_url=None):
-    """Change the fields given (None leaves a field as it is); return the user."""
+UNCHANGED = object()  # avatar_url not given (None/"" clears it)
+
+
+def update_profile(user_id, display_name=None, bio=None, avatar_url=UNCHANGED):
+    """Change the fields given (None leaves display_name and bio as they are); return the user.
+
+    ``avatar_url``: an ``https://`` URL, or None/"" to clear it (see ``users.avatar_url``).
+    """
     changes = {}
     if display_name is not None:
         changes["display_name"] = validate.text(display_name, "display_name", max_len=80)
     if bio is not None:
         changes["bio"] = validate.text(bio, "bio", max_len=500, min_len=0)
-    if avatar_url is not None:
-        avatar_url = validate.optional_text(avatar_url, "avatar_url", 2000)
-        if avatar_url and not avatar_url.startswith(("https://", "/")):
-            raise validate.Invalid("avatar_url must be an https:// address.", field="avatar_url")
-        changes["avatar_url"] = avatar_url
+    if avatar_url is not UNCHANGED:
+        changes["avatar_url"] = users_actions.avatar_url(avatar_url)
     if changes:
         with transaction(user_id) as conn:
             conn.execute(users.update().where(users.c.id == user_id).values(**changes))

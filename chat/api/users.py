@@ -17,7 +17,7 @@ def get_me():
 def update_me():
     data = json_body()
     return jsonify(accounts.update_profile(me(), data.get("display_name"), data.get("bio"),
-                                           data.get("avatar_url")))
+                                           data.get("avatar_url", accounts.UNCHANGED)))
 
 
 @bp.get("/users")
