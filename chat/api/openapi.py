@@ -77,9 +77,17 @@ PATHS = {
         "Get a bearer token", _ok(200, _obj(user=_ref("User"), token=_str)), auth=False,
         body=_body(["login", "password"], login=_str, password=_str))},
     "/api/v1/auth/logout": {"post": _op("Revoke the token or end the session", _ok(204))},
+    "/api/v1/auth/logout-all": {"post": _op("Revoke every session and token of yours, this one included",
+                                            _ok(204))},
+    "/api/v1/me/password": {"post": _op(
+        "Change your password; every other session and token is revoked, this one stays", _ok(204),
+        body=_body(["current_password", "new_password"], current_password=_str,
+                   new_password={"type": "string", "minLength": 8, "maxLength": 1024}))},
     "/api/v1/me": {"get": _op("The signed-in user (with email)", _ok(200, _ref("User"))),
                    "patch": _op("Edit your profile", _ok(200, _ref("User")),
-                                body=_body([], display_name=_str, bio=_str, avatar_url=_str))},
+                                body=_body([], display_name=_str, bio=_str, avatar_url={
+                                    "type": ["string", "null"], "pattern": "^https://",
+                                    "description": "an https:// URL; null or \"\" removes it"}))},
     "/api/v1/users": {"get": _op("Search the directory", _ok(200, _obj(users={"type": "array",
                                                                           "items": _ref("User")})),
                                  params=[("q", _str), ("limit", _int)])},
