@@ -37,8 +37,14 @@ def _user_key():
 
 def _login_key():
     """The account a sign-in names, whether it came as JSON (API) or as a form (web)."""
-    data = request.get_json(silent=True) if request.is_json else None
-    login = (data or {}).get("login") if isinstance(data, dict) else request.form.get("login")
+    if request.is_json:
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # absurdly deep JSON: the route itself answers 400
+            data = None
+        login = data.get("login") if isinstance(data, dict) else None
+    else:
+        login = request.form.get("login")
     return "login:" + (login.strip().lower()[:320] if isinstance(login, str) else "")
 
 

@@ -206,3 +206,12 @@ def test_hsts_only_in_production_over_https(make_app):
     development = make_app(CHAT_ENV="development")
     response = development.test_client().get("/login", base_url="https://chat.example")
     assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_account_key_copes_with_odd_bodies(make_app):
+    app = make_app(RATE_LIMIT_SIGN_IN_ACCOUNT="2/minute")
+    client = app.test_client()
+    for body in ('{"login": 5}', '["alice"]', "not json", '{"login": "\\u0000"}'):
+        r = client.post("/api/v1/auth/token", data=body, content_type="application/json")
+        assert r.status_code in (400, 401, 422, 429) and r.is_json, (body, r.status_code)

@@ -118,7 +118,7 @@ def test_the_account_page_lists_sessions_and_signs_one_out(app, alice):
     page = text(laptop.get("/settings/account"))
     assert "Where you are signed in" in page and page.count('id="session-') == 2 and "this device" in page
     assert 'href="/settings/account"' in page  # linked from the app bar
-    phone_id = [s for s in sessions.list_active(alice["id"]) if s["id"] != _session_id(laptop)][0]["id"]
+    phone_id = next(s["id"] for s in sessions.list_active(alice["id"]) if s["id"] != _session_id(laptop))
     response = laptop.post(f"/settings/account/sessions/{phone_id}/revoke")
     assert response.status_code == 303
     assert me_status(phone.client) == 401 and me_status(laptop.client) == 200
@@ -325,6 +325,5 @@ def test_rls_users_see_only_their_own_sessions_and_write_none(app, alice, bob):
     assert pg.refused(a, "delete from sessions")
     assert pg.refused(a, "insert into sessions (id, user_id, token_hash, created_at, last_used_at, expires_at) "
                          "values (gen_random_uuid(), %s, 'x', now(), now(), now() + interval '1 day')", (a,))
-    with pg.as_role("anon") as cur:
-        with pytest.raises(errors.InsufficientPrivilege):
-            cur.execute("select id from sessions")
+    with pg.as_role("anon") as cur, pytest.raises(errors.InsufficientPrivilege):
+        cur.execute("select id from sessions")
