@@ -85,6 +85,7 @@ def from_environment(env=None, instance_path="instance"):
         "RATE_LIMIT_GROUPS": env.get("RATE_LIMIT_GROUPS") or "10/minute;100/day",
         "RATE_LIMIT_MEMBERS": env.get("RATE_LIMIT_MEMBERS") or "60/minute;600/hour",
         "RATE_LIMIT_STREAMS": env.get("RATE_LIMIT_STREAMS") or "60/minute",
+        "RATE_LIMIT_SEARCH": env.get("RATE_LIMIT_SEARCH") or "10/second;300/minute",
     }
 
 

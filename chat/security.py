@@ -65,6 +65,11 @@ def per_user(config_name, methods=None, exempt_when=None):
                                 methods=methods, exempt_when=exempt_when)
 
 
+def without_query():
+    """For ``exempt_when``: a directory listing without a search term (``?q=``) is not a search."""
+    return not request.args.get("q")
+
+
 def without_file():
     """For ``exempt_when``: the request carries no uploaded file (a web send with text only)."""
     upload = request.files.get("file")

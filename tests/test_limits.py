@@ -161,6 +161,7 @@ PER_USER = {
     "RATE_LIMIT_GROUPS": lambda a, c, m: a.post("/conversations", json={"name": "g", "member_ids": []}),
     "RATE_LIMIT_MEMBERS": lambda a, c, m: a.post(f"/conversations/{c}/members", json={"user_id": m}),
     "RATE_LIMIT_STREAMS": lambda a, c, m: a.get("/events?probe=1", buffered=False),
+    "RATE_LIMIT_SEARCH": lambda a, c, m: a.get("/users?q=bo"),
 }
 
 
@@ -215,3 +216,15 @@ def test_the_account_key_copes_with_odd_bodies(make_app):
     for body in ('{"login": 5}', '["alice"]', "not json", '{"login": "\\u0000"}'):
         r = client.post("/api/v1/auth/token", data=body, content_type="application/json")
         assert r.status_code in (400, 401, 422, 429) and r.is_json, (body, r.status_code)
+
+
+def test_search_is_limited_only_when_it_searches(make_app):
+    app = make_app(RATE_LIMIT_SEARCH="2/minute")
+    (alice,) = people(app, "alice")
+    web = WebClient(app.test_client()).sign_in(alice)
+    assert [web.get("/people?q=al", htmx=True, headers={"HX-Target": "people-results"}).status_code
+            for _ in range(2)] == [200, 200]
+    assert api(app, alice).get("/users?q=al").status_code == 429  # web and API share the counter
+    r = web.get("/people?q=al", htmx=True, headers={"HX-Target": "people-results"})
+    assert r.status_code == 429 and TOO_MANY in text(r)
+    assert web.get("/people").status_code == 200  # the plain directory is not a search

@@ -2,6 +2,7 @@
 from flask import jsonify, request
 
 from ..actions import accounts, users
+from ..security import per_user, without_query
 from . import bp
 from .helpers import json_body, me, signed_in
 
@@ -22,6 +23,7 @@ def update_me():
 
 @bp.get("/users")
 @signed_in
+@per_user("RATE_LIMIT_SEARCH", exempt_when=without_query)
 def list_users():
     return jsonify(users=users.search_users(me(), request.args.get("q", ""), request.args.get("limit")))
 
