@@ -7,7 +7,7 @@ of the cookie. ``stream_alive`` gives event streams the same check, and ``announ
 user's open streams to look again at once.
 """
 from flask import current_app, g, request
-from flask_login import LoginManager, UserMixin, login_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from .actions import accounts, sessions
 
@@ -72,7 +72,13 @@ def bearer_token(req=None):
 
 
 def sign_in(user, remember=False):
-    """Start a server-side session for ``user`` (a user dict) and sign this browser in with it."""
+    """Start a server-side session for ``user`` (a user dict) and sign this browser in with it.
+
+    A session this browser already had ends: its cookie is about to be replaced, so nothing could use
+    it again, and it should not linger in the account page's list.
+    """
+    if current_user.is_authenticated and current_user.session_id:
+        sessions.revoke(current_user.session_id)
     secret = sessions.create(user["id"], request.headers.get("User-Agent", ""))
     login_user(User(user, session_secret=secret), remember=remember)
 

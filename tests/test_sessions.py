@@ -327,3 +327,12 @@ def test_rls_users_see_only_their_own_sessions_and_write_none(app, alice, bob):
                          "values (gen_random_uuid(), %s, 'x', now(), now(), now() + interval '1 day')", (a,))
     with pg.as_role("anon") as cur, pytest.raises(errors.InsufficientPrivilege):
         cur.execute("select id from sessions")
+
+
+def test_signing_in_again_in_the_same_browser_replaces_its_session(app, alice, bob):
+    web = sign_in(app, alice)
+    old = replay(app, session=cookie(web, "session"))
+    web.get("/login")
+    assert web.post("/login", {"login": "bob", "password": "password123"}).status_code == 303
+    assert web.client.get("/api/v1/me").json["username"] == "bob"
+    assert me_status(old) == 401 and sessions.list_active(alice["id"]) == []
