@@ -33,8 +33,8 @@ def test_conversation_page_shows_messages_and_posts_its_mark_read_after_loading(
     assert 'aria-live="polite"' in page  # new messages are announced
     # Opening the page (a GET) changes nothing; the page posts its mark-read once loaded (S15).
     assert inbox.get_conversation(alice["id"], direct["id"])["unread_count"] == 1
-    assert f'hx-post="/c/{direct["id"]}/read" hx-trigger="load"' in page and "Mark as read" in page
-    assert web.post(f"/c/{direct['id']}/read", {"seq": "1"}, htmx=True).status_code == 200
+    assert 'data-read-up-to="0"' in page and "<noscript><form" in page and "Mark as read" in page
+    assert web.post(f"/c/{direct['id']}/read", {"seq": "1"}, htmx=True).status_code == 204
     assert inbox.get_conversation(alice["id"], direct["id"])["unread_count"] == 0
     assert "Mark as read" not in text(web.get(f"/c/{direct['id']}"))
 

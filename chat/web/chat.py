@@ -9,8 +9,8 @@ from .people_lookup import people_for
 
 
 def chat_context(conversation_id, before=None):
-    """What ``conversations/_chat.html`` needs. Reading changes nothing: the page posts its mark-read
-    after it has loaded (an htmx ``load`` trigger, or a "Mark as read" button without JavaScript)."""
+    """What ``conversations/_chat.html`` needs. Reading changes nothing: the page's script posts the
+    mark-read once the conversation is shown (without JavaScript, a "Mark as read" button does)."""
     me = current_user.id
     conversation = inbox.get_conversation(me, conversation_id)
     page = history.page_messages(me, conversation_id, before=before)
@@ -53,12 +53,12 @@ def older_messages(conversation_id):
 @bp.post("/c/<conversation_id>/read")
 @signed_in
 def mark_read(conversation_id):
-    """htmx and the page's script get an empty 200 (the load-triggered form swaps itself away); the
-    no-JavaScript button gets the conversation again."""
+    """The page's script posts this once a conversation is shown (204); the no-JavaScript "Mark as read"
+    button gets the conversation again."""
     reads.mark_read(current_user.id, conversation_id, request.form.get("seq"))
     if not is_htmx():
         return redirect(url_for("web.conversation", conversation_id=conversation_id), code=303)
-    return "", 200
+    return "", 204
 
 
 @bp.get("/c/<conversation_id>/row")

@@ -152,8 +152,8 @@
     return true;
   };
 
-  /* Opening a conversation marks it read (the server does that on load); new arrivals are read while the
-   * tab is visible. */
+  /* Opening a conversation marks it read (posted once it is shown; the page's GET changes nothing); new
+   * arrivals are read while the tab is visible. */
   var readTimers = new WeakMap();
   function markReadSoon(list) {
     if (document.visibilityState !== "visible" || chatOf(list).dataset.history) return;
@@ -334,7 +334,7 @@
     layout(list);
     var hash = window.location.hash && document.getElementById(window.location.hash.slice(1));
     if (hash && list.contains(hash)) hash.scrollIntoView({ block: "center" }); else toBottom(list);
-    chat.dataset.readUpTo = String(lastSeq(list));
+    if (!chat.dataset.history && document.visibilityState === "visible") markRead(list);  // GET never marks read
     setTimeout(function () { maybeLoadOlder(list); }, 100);
   }
   document.addEventListener("htmx:afterSwap", function (event) {
