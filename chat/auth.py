@@ -1,8 +1,15 @@
-"""Who is asking: flask-login sessions for the browser, bearer tokens for the API."""
-from flask import g, request
-from flask_login import LoginManager, UserMixin
+"""Who is asking: server-side sessions for the browser, bearer tokens for the API.
 
-from .actions import accounts
+flask-login's identity (``User.get_id``, kept in the session cookie and in the remember-me cookie) is the
+random secret of a ``sessions`` row, never the user id: ``load_user`` accepts it only while that row is live
+(one query joining the user), so signing out, "sign out everywhere" and a password change end every copy
+of the cookie. ``stream_alive`` gives event streams the same check, and ``announce_revocation`` tells the
+user's open streams to look again at once.
+"""
+from flask import current_app, g, request
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from .actions import accounts, sessions
 
 login_manager = LoginManager()
 login_manager.login_view = "web.login"
@@ -10,11 +17,19 @@ login_manager.login_message = None
 
 
 class User(UserMixin):
-    """The signed-in person; ``data`` is their user dict (with email)."""
+    """The signed-in person; ``data`` is their user dict (with email).
 
-    def __init__(self, data):
+    ``session_secret``/``session_id`` name the browser session, ``token_id`` the bearer token that
+    authenticated this request (one of the two).
+    """
+
+    def __init__(self, data, session_secret=None, session_id=None, token_id=None):
         self.data = data
         self.id = data["id"]
+        self.session_secret, self.session_id, self.token_id = session_secret, session_id, token_id
+
+    def get_id(self):
+        return self.session_secret
 
     def __getattr__(self, name):
         try:
@@ -24,11 +39,14 @@ class User(UserMixin):
 
 
 @login_manager.user_loader
-def load_user(user_id):
+def load_user(secret):
     if bearer_token() is not None:
         return None  # a request that names a token is authenticated by that token alone
-    data = accounts.get_me(user_id)
-    return User(data) if data else None
+    found = sessions.user_for_secret(secret)
+    if found is None:
+        return None
+    data, session_id = found
+    return User(data, session_secret=secret, session_id=session_id)
 
 
 @login_manager.request_loader
@@ -36,11 +54,12 @@ def load_user_from_bearer(req):
     token = bearer_token(req)
     if token is None:
         return None
-    data = accounts.user_for_token(token)
-    if data is None:
+    found = accounts.token_credential(token)
+    if found is None:
         return None
     g.auth_via_bearer = True
-    return User(data)
+    data, token_id = found
+    return User(data, token_id=token_id)
 
 
 def bearer_token(req=None):
@@ -50,6 +69,59 @@ def bearer_token(req=None):
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def sign_in(user, remember=False):
+    """Start a server-side session for ``user`` (a user dict) and sign this browser in with it.
+
+    A session this browser already had ends: its cookie is about to be replaced, so nothing could use
+    it again, and it should not linger in the account page's list.
+    """
+    if current_user.is_authenticated and current_user.session_id:
+        sessions.revoke(current_user.session_id)
+    secret = sessions.create(user["id"], request.headers.get("User-Agent", ""))
+    login_user(User(user, session_secret=secret), remember=remember)
+
+
+def sign_out(user):
+    """End the credential ``user`` (the current one) signed in with, and close its open streams."""
+    user_id, token_id, session_id = user.id, user.token_id, user.session_id  # before logout_user()
+    if token_id:
+        sessions.revoke_token(token_id)
+    if session_id:
+        sessions.revoke(session_id)
+        logout_user()
+    announce_revocation(user_id)
+
+
+def stream_alive(user):
+    """A cheap callable for an event stream: is the credential that opened it still live?
+
+    One indexed lookup per call; it pushes its own app context, since a stream outlives its request.
+    """
+    app = current_app._get_current_object()
+    if user.token_id:
+        check, credential = sessions.token_is_live, user.token_id
+    else:
+        check, credential = sessions.is_live, user.session_id
+
+    def alive():
+        if credential is None:
+            return False
+        with app.app_context():
+            return check(credential)
+    return alive
+
+
+def announce_revocation(user_id):
+    """Tell ``user_id``'s open streams that a credential ended, so they check ``alive`` now.
+
+    Best effort: a stream that misses it still ends at its next heartbeat.
+    """
+    try:
+        current_app.extensions["chat.broker"].publish_ephemeral([user_id], "session", {"reason": "revoked"})
+    except Exception:  # noqa: BLE001  (a broker outage must not undo a sign-out)
+        current_app.logger.warning("could not announce a revoked session", exc_info=True)
 
 
 def init_app(app):

@@ -1,4 +1,6 @@
 """``flask --app app db upgrade`` and ``flask --app app demo``."""
+import os
+
 import click
 from flask.cli import AppGroup
 
@@ -22,7 +24,17 @@ def demo_command(password):
     from . import demo
     people = demo.seed(password)
     click.echo("Demo people (password: %s): %s" % (password, ", ".join(p["username"] for p in people)))
-    click.echo("Sign in at http://127.0.0.1:5000/login")
+    click.echo(f"Sign in at {sign_in_url()} (or at /login on whatever address your server runs).")
+
+
+def sign_in_url(env=None):
+    """Where ``flask run`` serves the sign-in page: FLASK_RUN_HOST/FLASK_RUN_PORT, else Flask's defaults."""
+    env = os.environ if env is None else env
+    host = env.get("FLASK_RUN_HOST") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{env.get('FLASK_RUN_PORT') or 5000}/login"
 
 
 def init_app(app):

@@ -7,6 +7,7 @@ uses a setting reads ``app.config[NAME]``: its default lives here and nowhere el
 """
 import os
 import secrets
+from datetime import timedelta
 
 
 class ConfigError(RuntimeError):
@@ -75,10 +76,10 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "SSE_HEARTBEAT_SECONDS": _int(env, "SSE_HEARTBEAT_SECONDS", 15),
         "SSE_QUEUE_SIZE": _int(env, "SSE_QUEUE_SIZE", 1000),
         "DELIVERY_LOG_LENGTH": _int(env, "DELIVERY_LOG_LENGTH", 10000),
-        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 1 if not development else 0),
+        # Proxy hops that append X-Forwarded-For; 0 unless the deployment says so (Heroku's router: 1).
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "AUTO_MIGRATE": True,  # the embedded SQLite default upgrades itself at start; Postgres never does
         "PASSWORD_HASH_COST": "default",  # "fast" for tests and benchmarks only
-        "AUTH_RATE_LIMIT": "20/minute",  # sign-in and sign-up attempts per client address
         "SSE_SEND_BUFFER": 64 * 1024,  # bytes the kernel may hold for one stream (it doubles this)
         "RELAY_INTERVAL": 1.0,  # seconds between the relay's sweeps of the outbox
         "OUTBOX_RETENTION_SECONDS": 86_400,  # published outbox rows are kept this long, then deleted
@@ -88,6 +89,26 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         # True: the relay publishes inside the request that commits (tests, scripts); None: as TESTING says.
         "DELIVERY_SYNC": None,
         "DELIVERY_STATS": False,  # /_delivery/stats, for tests and benchmarks only: never on in production
+        # Sessions that end: a server-side row per sign-in, and expiring bearer tokens.
+        "SESSION_DAYS": _int(env, "SESSION_DAYS", 30),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_int(env, "SESSION_DAYS", 30)),
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "API_TOKEN_DAYS": _int(env, "API_TOKEN_DAYS", 90),
+        # Rate limits (flask-limiter strings; several separated by ";"). Per address for sign-in and
+        # sign-up, per account for sign-in, per user for the rest: bursts of 5 sends a second pass,
+        # a script flooding a conversation does not.
+        "AUTH_RATE_LIMIT": env.get("AUTH_RATE_LIMIT") or "20/minute",
+        "RATE_LIMIT_SIGN_IN_ACCOUNT": env.get("RATE_LIMIT_SIGN_IN_ACCOUNT") or "10/minute;50/hour",
+        "RATE_LIMIT_SENDS": env.get("RATE_LIMIT_SENDS") or "10/second;120/minute;1500/hour",
+        "RATE_LIMIT_EDITS": env.get("RATE_LIMIT_EDITS") or "10/second;60/minute;600/hour",
+        "RATE_LIMIT_UPLOADS": env.get("RATE_LIMIT_UPLOADS") or "20/minute;200/hour",
+        "RATE_LIMIT_TYPING": env.get("RATE_LIMIT_TYPING") or "5/second;120/minute",
+        "RATE_LIMIT_PRESENCE": env.get("RATE_LIMIT_PRESENCE") or "5/second;60/minute",
+        "RATE_LIMIT_GROUPS": env.get("RATE_LIMIT_GROUPS") or "10/minute;100/day",
+        "RATE_LIMIT_MEMBERS": env.get("RATE_LIMIT_MEMBERS") or "60/minute;600/hour",
+        "RATE_LIMIT_STREAMS": env.get("RATE_LIMIT_STREAMS") or "60/minute",
+        "RATE_LIMIT_SEARCH": env.get("RATE_LIMIT_SEARCH") or "10/second;300/minute",
     }
     settings.update(overrides)
     if settings["DELIVERY_SYNC"] is None:

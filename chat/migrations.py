@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from . import schema
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "supabase" / "migrations"
-SQLITE_VERSIONS = {"0001_initial": lambda conn: schema.metadata.create_all(conn)}
+SQLITE_VERSIONS = {"0001_initial": lambda conn: schema.metadata.create_all(conn),
+                   "0002_sessions": schema.upgrade_sqlite_sessions}
 _LOCK_KEY = 7_301_001  # arbitrary, fixed: "chat migrations"
 
 

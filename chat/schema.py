@@ -67,6 +67,7 @@ api_tokens = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("last_used_at", UTCDateTime),
     sa.Column("revoked_at", UTCDateTime),
+    sa.Column("expires_at", UTCDateTime),  # null: never (tokens issued before expiry existed)
 )
 
 conversations = sa.Table(
@@ -146,3 +147,25 @@ outbox = sa.Table(
     sa.Index("outbox_unpublished_idx", "id", postgresql_where=sa.text("published_at IS NULL"),
              sqlite_where=sa.text("published_at IS NULL")),
 )
+
+# Signed-in browser sessions. The cookie (and the remember-me cookie) carries a random secret whose hash is
+# ``token_hash``; ``id`` is the public handle the account page uses to sign one session out.
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("user_agent", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+
+def upgrade_sqlite_sessions(conn):
+    """SQLite migration 0002: the sessions table and ``api_tokens.expires_at`` on a database made before them."""
+    sessions.create(conn, checkfirst=True)
+    columns = {row[1] for row in conn.exec_driver_sql("pragma table_info(api_tokens)")}
+    if "expires_at" not in columns:
+        conn.exec_driver_sql("alter table api_tokens add column expires_at DATETIME")

@@ -56,8 +56,9 @@ def _sign_in_session(client, app, user_id):
         from flask import session
         token = generate_csrf()
         raw = session["csrf_token"]
+    from chat.actions import sessions
     with client.session_transaction() as sess:
-        sess["_user_id"] = user_id
+        sess["_user_id"] = sessions.create(user_id)  # the identity is a server-side session, not the user id
         sess["_fresh"] = True
         sess["csrf_token"] = raw
     return token

@@ -96,8 +96,9 @@ def test_an_unknown_cursor_gets_reset_and_then_live_events(app_fast, api_as, ali
 
 def test_a_session_cookie_opens_the_stream(app_fast, alice, bob, book_club, api_as):
     client = app_fast.test_client()
+    from chat.actions import sessions
     with client.session_transaction() as session:
-        session["_user_id"] = bob["id"]
+        session["_user_id"] = sessions.create(bob["id"])  # the identity is a server-side session
         session["_fresh"] = True
     response = client.get("/api/v1/events", buffered=False)
     assert response.status_code == 200

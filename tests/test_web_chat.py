@@ -15,16 +15,22 @@ def say(user, conversation, body, **kw):
     return messages.send_message(user["id"], conversation["id"], body, **kw)[0]
 
 
-def test_conversation_page_shows_messages_and_marks_them_read(web_as, alice, bob, direct):
+def test_conversation_page_shows_messages_and_posts_its_mark_read_after_loading(web_as, alice, bob, direct):
     hello = say(bob, direct, "Hello Alice")
     assert inbox.get_conversation(alice["id"], direct["id"])["unread_count"] == 1
-    r = web_as(alice).get(f"/c/{direct['id']}")
+    web = web_as(alice)
+    r = web.get(f"/c/{direct['id']}")
     assert r.status_code == 200
     page = text(r)
     assert f'id="message-{hello["id"]}"' in page and "Hello Alice" in page
     assert '<label class="visually-hidden" for="composer-' in page and ">Message</label>" in page
     assert 'aria-live="polite"' in page  # new messages are announced
+    # Opening the page (a GET) changes nothing; the page posts its mark-read once loaded (S15).
+    assert inbox.get_conversation(alice["id"], direct["id"])["unread_count"] == 1
+    assert 'data-read-up-to="0"' in page and "<noscript><form" in page and "Mark as read" in page
+    assert web.post(f"/c/{direct['id']}/read", {"seq": "1"}, htmx=True).status_code == 204
     assert inbox.get_conversation(alice["id"], direct["id"])["unread_count"] == 0
+    assert "Mark as read" not in text(web.get(f"/c/{direct['id']}"))
 
 
 def test_an_older_history_page_does_not_mark_read(web_as, alice, bob, direct):

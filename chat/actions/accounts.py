@@ -1,8 +1,10 @@
-"""Accounts: sign up, sign in, API tokens, profiles."""
+"""Accounts: sign up, sign in, passwords, API tokens, profiles."""
 import hashlib
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .. import passwords
 from ..db import transaction
@@ -10,7 +12,8 @@ from ..errors import Conflict, Unauthorized
 from ..read.presenters import USER_COLUMNS, user_dict
 from ..schema import accounts, api_tokens, users, utcnow
 from ..types import Me
-from . import validate
+from . import sessions, validate
+from . import users as users_actions
 
 
 def sign_up(email: str, username: str, password: str, display_name: str | None = None) -> Me:
@@ -66,23 +69,44 @@ def get_me(user_id: str) -> Me | None:
     return {**user_dict(row), "email": row.email}
 
 
+UNCHANGED = object()  # avatar_url not given (None/"" clears it)
+
+
 def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None,
-                   avatar_url: str | None = None) -> Me:
-    """Change the fields given (None leaves a field as it is); return the user."""
+                   avatar_url: str | None | object = UNCHANGED) -> Me:
+    """Change the fields given (None leaves display_name and bio as they are); return the user.
+
+    ``avatar_url``: an ``https://`` URL, or None/"" to clear it (see ``users.avatar_url``).
+    """
     changes = {}
     if display_name is not None:
         changes["display_name"] = validate.text(display_name, "display_name", max_len=80)
     if bio is not None:
         changes["bio"] = validate.text(bio, "bio", max_len=500, min_len=0)
-    if avatar_url is not None:
-        avatar_url = validate.optional_text(avatar_url, "avatar_url", 2000)
-        if avatar_url and not avatar_url.startswith(("https://", "/")):
-            raise validate.Invalid("avatar_url must be an https:// address.", field="avatar_url")
-        changes["avatar_url"] = avatar_url
+    if avatar_url is not UNCHANGED:
+        changes["avatar_url"] = users_actions.avatar_url(avatar_url)
     if changes:
         with transaction(user_id) as conn:
             conn.execute(users.update().where(users.c.id == user_id).values(**changes))
     return get_me(user_id)
+
+
+def change_password(user_id, current_password, new_password, keep_session=None, keep_token=None):
+    """Replace the password after checking the current one; revoke every other session and token.
+
+    401 (field ``current_password``) when the current one is wrong; 422 (``new_password``) for a weak one.
+    """
+    new_password = validate.password(new_password, field="new_password")
+    current_password = current_password if isinstance(current_password, str) else ""
+    with transaction() as conn:
+        row = conn.execute(sa.select(accounts.c.password_hash).where(accounts.c.user_id == user_id)).first()
+    if row is None or not passwords.check_password(row.password_hash, current_password):
+        raise Unauthorized("Your current password is not right.", field="current_password",
+                           code="invalid_credentials")
+    password_hash = passwords.hash_password(new_password)
+    with transaction() as conn:
+        conn.execute(accounts.update().where(accounts.c.user_id == user_id).values(password_hash=password_hash))
+        sessions.revoke_all_in(conn, user_id, keep_session, keep_token)
 
 
 def _token_hash(token):
@@ -90,26 +114,44 @@ def _token_hash(token):
 
 
 def issue_token(user_id: str) -> str:
-    """A new bearer token for ``user_id``; only its hash is stored."""
+    """A new bearer token for ``user_id``, expiring after ``API_TOKEN_DAYS`` (0: never); only its hash is stored."""
     token = "chat_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    days = int(current_app.config.get("API_TOKEN_DAYS", 90))
     with transaction() as conn:
         conn.execute(api_tokens.insert().values(id=validate.new_id(), user_id=user_id,
-                                                token_hash=_token_hash(token), created_at=utcnow()))
+                                                token_hash=_token_hash(token), created_at=now,
+                                                expires_at=now + timedelta(days=days) if days > 0 else None))
     return token
 
 
-def user_for_token(token: str) -> Me | None:
-    """The user (with email) a live, unrevoked bearer token belongs to, or None — in one query."""
+def token_credential(token: str) -> tuple[Me, str] | None:
+    """``(user dict with email, token id)`` for a live (unrevoked, unexpired) bearer token, or None.
+
+    One query; ``last_used_at`` is written at most once a minute on top of it.
+    """
     if not token or len(token) > 200:
         return None
+    now = utcnow()
     with transaction() as conn:
         row = conn.execute(
-            sa.select(*USER_COLUMNS, accounts.c.email)
+            sa.select(*USER_COLUMNS, accounts.c.email, api_tokens.c.id.label("token_id"),
+                      api_tokens.c.last_used_at)
             .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id)
                          .join(accounts, accounts.c.user_id == users.c.id))
-            .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_at.is_(None))
+            .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_at.is_(None),
+                   sa.or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now))
         ).first()
-    return {**user_dict(row), "email": row.email} if row else None
+    if row is None:
+        return None
+    sessions.touch(api_tokens, row.token_id, row.last_used_at, now)
+    return {**user_dict(row), "email": row.email}, str(row.token_id)
+
+
+def user_for_token(token: str) -> Me | None:
+    """The user (with email) a live bearer token belongs to, or None."""
+    found = token_credential(token)
+    return found[0] if found else None
 
 
 def revoke_token(token: str) -> None:

@@ -1,8 +1,10 @@
-"""The user directory."""
+"""The user directory, and what a profile's avatar may point at."""
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
 
 from ..db import transaction
-from ..errors import NotFound
+from ..errors import Invalid, NotFound
 from ..read.presenters import USER_COLUMNS, user_dict
 from ..schema import users
 from ..types import User
@@ -34,3 +36,26 @@ def search_users(viewer_id: str, q: str = "", limit: int | str | None = 20) -> l
                                    sa.func.lower(users.c.display_name).like(pattern, escape="\\")))
     with transaction(viewer_id) as conn:
         return [user_dict(r) for r in conn.execute(query)]
+
+
+def avatar_url(value):
+    """An avatar must be an absolute ``https://`` URL; None or "" clears it.
+
+    Never a path on this site: an ``<img src>`` that every viewer's browser fetches with their cookies
+    must not be able to reach our own routes (S15). Relative and ``//host`` paths are refused too.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid("avatar_url must be an https:// address, or null to remove it.", field="avatar_url")
+    value = value.strip()
+    if len(value) > 2000:
+        raise Invalid("avatar_url must be at most 2000 characters.", field="avatar_url")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme != "https" or not parts.hostname or not value.startswith("https://")
+            or any(ord(ch) < 33 or ch in '\\"<>' for ch in value)):
+        raise Invalid("avatar_url must be an https:// address, or null to remove it.", field="avatar_url")
+    return value

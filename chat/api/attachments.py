@@ -3,6 +3,7 @@ from flask import current_app, jsonify, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..actions import attachments
+from ..security import per_user
 from . import bp
 from .helpers import me, signed_in
 
@@ -20,6 +21,7 @@ def request_too_large(_error):
 
 @bp.post("/attachments")
 @signed_in
+@per_user("RATE_LIMIT_UPLOADS")
 def upload():
     return jsonify(attachments.upload(me(), request.files.get("file"))), 201
 

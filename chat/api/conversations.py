@@ -2,6 +2,7 @@
 from flask import jsonify, request
 
 from ..actions import conversations, inbox, members, reads
+from ..security import per_user
 from . import bp
 from .helpers import json_body, me, signed_in
 
@@ -22,6 +23,7 @@ def open_direct():
 
 @bp.post("/conversations")
 @signed_in
+@per_user("RATE_LIMIT_GROUPS")
 def create_group():
     data = json_body()
     return jsonify(conversations.create_group(me(), data.get("name"), data.get("member_ids", []))), 201
@@ -41,6 +43,7 @@ def rename(conversation_id):
 
 @bp.post("/conversations/<conversation_id>/members")
 @signed_in
+@per_user("RATE_LIMIT_MEMBERS")
 def add_member(conversation_id):
     data = json_body()
     return jsonify(members.add_member(me(), conversation_id, data.get("user_id"),

@@ -1,15 +1,23 @@
 """``GET /api/v1/events``: the signed-in user's event stream (shared/API.md, "The event stream")."""
-from flask import request
+from inspect import signature
 
+from flask import request
+from flask_login import current_user
+
+from ..auth import stream_alive
 from ..delivery.stream import json_render, sse_response
+from ..security import per_user
 from . import bp
 from .helpers import me, signed_in
 
 
 @bp.get("/events")
 @signed_in
+@per_user("RATE_LIMIT_STREAMS")
 def events():
     """Server-Sent Events, resuming after the ``Last-Event-ID`` header or ``?last_event_id=``."""
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
-    return sse_response(me(), last_event_id, json_render)
+    # S2: the stream ends (``session-expired``) once the token or session that opened it is revoked.
+    kwargs = {"alive": stream_alive(current_user)} if "alive" in signature(sse_response).parameters else {}
+    return sse_response(me(), last_event_id, json_render, **kwargs)
 

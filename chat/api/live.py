@@ -2,12 +2,14 @@
 from flask import jsonify, request
 
 from ..actions import live
+from ..security import per_user
 from . import bp, openapi
 from .helpers import json_body, me, signed_in
 
 
 @bp.post("/conversations/<conversation_id>/typing")
 @signed_in
+@per_user("RATE_LIMIT_TYPING")
 def typing(conversation_id):
     live.typing(me(), conversation_id)
     return "", 204
@@ -15,6 +17,7 @@ def typing(conversation_id):
 
 @bp.post("/presence")
 @signed_in
+@per_user("RATE_LIMIT_PRESENCE")
 def set_presence():
     """Body ``{"status": "online"|"away"}``; returns the status others now see."""
     return jsonify(status=live.set_status(me(), json_body().get("status")))

@@ -2,6 +2,7 @@
 from flask import jsonify, request
 
 from ..actions import history, messages
+from ..security import per_user
 from . import bp
 from .helpers import json_body, me, signed_in
 
@@ -16,6 +17,7 @@ def list_messages(conversation_id):
 
 @bp.post("/conversations/<conversation_id>/messages")
 @signed_in
+@per_user("RATE_LIMIT_SENDS")
 def send(conversation_id):
     data = json_body()
     message, created = messages.send_message(
@@ -26,12 +28,14 @@ def send(conversation_id):
 
 @bp.patch("/messages/<message_id>")
 @signed_in
+@per_user("RATE_LIMIT_EDITS")
 def edit(message_id):
     return jsonify(messages.edit_message(me(), message_id, json_body().get("body")))
 
 
 @bp.delete("/messages/<message_id>")
 @signed_in
+@per_user("RATE_LIMIT_EDITS")
 def delete(message_id):
     messages.delete_message(me(), message_id)
     return "", 204

@@ -1,5 +1,5 @@
 """One conversation: the full page, the sliding panel, history pages, and marking it read."""
-from flask import render_template, request
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..actions import history, inbox, reads
@@ -9,13 +9,11 @@ from .people_lookup import people_for
 
 
 def chat_context(conversation_id, before=None):
-    """What ``conversations/_chat.html`` needs; opening the newest page marks the conversation read."""
+    """What ``conversations/_chat.html`` needs. Reading changes nothing: the page's script posts the
+    mark-read once the conversation is shown (without JavaScript, a "Mark as read" button does)."""
     me = current_user.id
     conversation = inbox.get_conversation(me, conversation_id)
     page = history.page_messages(me, conversation_id, before=before)
-    if before is None and conversation["last_seq"] > conversation["last_read_seq"]:
-        reads.mark_read(me, conversation_id, conversation["last_seq"])
-        conversation = {**conversation, "unread_count": 0, "last_read_seq": conversation["last_seq"]}
     people_for(conversation, page["messages"])  # the message partials find their senders without a query
     return {
         "conversation": conversation,
@@ -55,7 +53,11 @@ def older_messages(conversation_id):
 @bp.post("/c/<conversation_id>/read")
 @signed_in
 def mark_read(conversation_id):
+    """The page's script posts this once a conversation is shown (204); the no-JavaScript "Mark as read"
+    button gets the conversation again."""
     reads.mark_read(current_user.id, conversation_id, request.form.get("seq"))
+    if not is_htmx():
+        return redirect(url_for("web.conversation", conversation_id=conversation_id), code=303)
     return "", 204
 
 

@@ -3,7 +3,7 @@
 Validation rules live in the action layer; an ``ActionError`` naming a field is attached to that field.
 """
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -20,6 +20,14 @@ class SignupForm(FlaskForm):
 class LoginForm(FlaskForm):
     login = StringField("Email or username", validators=[DataRequired("Enter your email or username.")])
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    remember = BooleanField("Keep me signed in", description="Only on a computer that is yours.")
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password",
+                                     validators=[DataRequired("Enter your current password.")])
+    new_password = PasswordField("New password", validators=[DataRequired("Choose a new password.")],
+                                 description="At least 8 characters. Every other device is signed out.")
 
 
 class GroupForm(FlaskForm):

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ..actions import conversations, inbox, members, users
 from ..errors import ActionError, Invalid, NotFound
+from ..security import per_user
 from . import bp
 from .forms import AddMemberForm, GroupForm, RenameForm, attach_error
 from .helpers import redirect_or_fragment, signed_in
@@ -29,6 +30,7 @@ def _people_named(text, field):
 
 @bp.route("/groups/new", methods=["GET", "POST"])
 @signed_in
+@per_user("RATE_LIMIT_GROUPS", methods=["POST"])
 def new_group():
     form = GroupForm()
     if form.validate_on_submit():
@@ -74,6 +76,7 @@ def rename_group(conversation_id):
 
 @bp.post("/c/<conversation_id>/members")
 @signed_in
+@per_user("RATE_LIMIT_MEMBERS")
 def add_member(conversation_id):
     form = AddMemberForm()
     if form.validate_on_submit():

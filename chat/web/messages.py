@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from ..actions import attachments, history, messages, validate
 from ..errors import ActionError, Conflict, Forbidden, NotFound
+from ..security import per_user, without_file
 from . import bp
 from .helpers import is_htmx, redirect_or_fragment, signed_in
 from .live import message_fragment
@@ -22,6 +23,8 @@ def _location(message):
 
 @bp.post("/c/<conversation_id>/messages")
 @signed_in
+@per_user("RATE_LIMIT_SENDS")
+@per_user("RATE_LIMIT_UPLOADS", exempt_when=without_file)
 def send(conversation_id):
     """Send the composer's text and optional file (uploaded first, then attached); idempotent by client_id."""
     form = request.form
@@ -40,6 +43,7 @@ def send(conversation_id):
 
 @bp.route("/c/<conversation_id>/m/<int:seq>/edit", methods=["GET", "POST"])
 @signed_in
+@per_user("RATE_LIMIT_EDITS", methods=["POST"])
 def edit(conversation_id, seq):
     message = _own_message(conversation_id, seq)
     if request.method == "POST":
@@ -61,6 +65,7 @@ def _edit_form(message, body=None, error=None, status=200):
 
 @bp.route("/c/<conversation_id>/m/<int:seq>/delete", methods=["GET", "POST"])
 @signed_in
+@per_user("RATE_LIMIT_EDITS", methods=["POST"])
 def delete(conversation_id, seq):
     """GET asks to confirm (the no-JavaScript path); POST deletes and answers with the tombstone."""
     if request.method == "GET":

@@ -3,6 +3,7 @@ from flask import render_template, request, url_for
 from flask_login import current_user
 
 from ..actions import conversations, users
+from ..security import per_user, without_query
 from . import bp
 from .chat import chat_context
 from .helpers import is_htmx, redirect_or_fragment, signed_in
@@ -10,6 +11,7 @@ from .helpers import is_htmx, redirect_or_fragment, signed_in
 
 @bp.get("/people")
 @signed_in
+@per_user("RATE_LIMIT_SEARCH", exempt_when=without_query)
 def people():
     q = request.args.get("q", "")[:100]
     found = users.search_users(current_user.id, q, limit=60)

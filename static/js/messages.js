@@ -143,8 +143,8 @@
       chat.dataset.reads = JSON.stringify(reads);
     }
 
-    /* Opening a conversation marks it read (the server does that on load); new arrivals are read while
-     * the tab is visible. */
+    /* Opening a conversation marks it read (posted once it is shown; the page's GET changes nothing); new
+     * arrivals are read while the tab is visible. */
     function markReadSoon() {
       if (document.visibilityState !== "visible" || chat.dataset.history) return;
       clearTimeout(readTimer);
@@ -246,7 +246,7 @@
     layout();
     var hash = window.location.hash && document.getElementById(window.location.hash.slice(1));
     if (hash && list.contains(hash)) hash.scrollIntoView({ block: "center" }); else toBottom(list);
-    chat.dataset.readUpTo = String(lastSeq(list));
+    if (!chat.dataset.history && document.visibilityState === "visible") markRead();  // the GET marks nothing
     var rows = document.getElementById("conversation-list");
     if (rows) rows.dispatchEvent(new CustomEvent("chat:opened"));
   });

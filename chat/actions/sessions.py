@@ -1,0 +1,153 @@
+"""Server-side sign-in sessions and the revocation of every credential a person holds.
+
+A browser session is a row in ``sessions``; the session cookie and the remember-me cookie carry a random
+secret of which only the SHA-256 is stored. A session is live while it is neither revoked nor expired.
+``last_used_at`` (of sessions and bearer tokens) is written at most once a minute per credential, so the
+per-request check stays one query plus an occasional update.
+"""
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..db import transaction
+from ..errors import NotFound
+from ..schema import accounts, api_tokens, sessions, users, utcnow
+from . import validate
+from ..read.presenters import USER_COLUMNS, iso, user_dict
+
+TOUCH_EVERY = timedelta(minutes=1)
+MAX_USER_AGENT = 300
+
+
+def secret_hash(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _days(name, default):
+    return int(current_app.config.get(name, default))
+
+
+def create(user_id, user_agent=""):
+    """Start a session for ``user_id``; return its secret (for the cookie). Only its hash is stored."""
+    secret = "s_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    with transaction() as conn:
+        conn.execute(sessions.insert().values(
+            id=validate.new_id(), user_id=user_id, token_hash=secret_hash(secret),
+            user_agent=_clean_agent(user_agent), created_at=now, last_used_at=now,
+            expires_at=now + timedelta(days=_days("SESSION_DAYS", 30))))
+    return secret
+
+
+def _clean_agent(user_agent):
+    text = "".join(ch for ch in str(user_agent or "") if ch.isprintable())
+    return text[:MAX_USER_AGENT]
+
+
+def _live(table, now):
+    condition = table.c.revoked_at.is_(None)
+    if table is sessions:
+        return sa.and_(condition, sessions.c.expires_at > now)
+    return sa.and_(condition, sa.or_(table.c.expires_at.is_(None), table.c.expires_at > now))
+
+
+def user_for_secret(secret):
+    """``(user dict with email, session id)`` for a live session's secret, or None — in one query."""
+    if not isinstance(secret, str) or not secret.startswith("s_") or len(secret) > 100:
+        return None
+    now = utcnow()
+    with transaction() as conn:
+        row = conn.execute(
+            sa.select(*USER_COLUMNS, accounts.c.email, sessions.c.id.label("session_id"),
+                      sessions.c.last_used_at)
+            .select_from(sessions.join(users, users.c.id == sessions.c.user_id)
+                         .join(accounts, accounts.c.user_id == users.c.id))
+            .where(sessions.c.token_hash == secret_hash(secret), _live(sessions, now))
+        ).first()
+    if row is None:
+        return None
+    touch(sessions, row.session_id, row.last_used_at, now)
+    return {**user_dict(row), "email": row.email}, str(row.session_id)
+
+
+def touch(table, row_id, last_used_at, now):
+    """Record use of a session or token, at most once a minute (it is on every request's path)."""
+    if last_used_at is not None and now - last_used_at < TOUCH_EVERY:
+        return
+    with transaction() as conn:
+        conn.execute(table.update().where(table.c.id == row_id).values(last_used_at=now))
+
+
+def is_live(session_id):
+    """Is this session neither revoked nor expired? One primary-key lookup."""
+    with transaction() as conn:
+        return conn.execute(sa.select(sessions.c.id)
+                            .where(sessions.c.id == session_id, _live(sessions, utcnow()))).first() is not None
+
+
+def token_is_live(token_id):
+    """Is this bearer token neither revoked nor expired? One primary-key lookup."""
+    with transaction() as conn:
+        return conn.execute(sa.select(api_tokens.c.id)
+                            .where(api_tokens.c.id == token_id, _live(api_tokens, utcnow()))).first() is not None
+
+
+def revoke(session_id):
+    """End one session (revoking twice is harmless)."""
+    with transaction() as conn:
+        conn.execute(sessions.update().where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+                     .values(revoked_at=utcnow()))
+
+
+def revoke_token(token_id):
+    """Revoke one bearer token by its id (revoking twice is harmless)."""
+    with transaction() as conn:
+        conn.execute(api_tokens.update().where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+                     .values(revoked_at=utcnow()))
+
+
+def revoke_own(user_id, session_id):
+    """End one of ``user_id``'s sessions; 404 for anyone else's or an unknown id."""
+    session_id = validate.path_id(session_id, "session")
+    with transaction() as conn:
+        found = conn.execute(sessions.update()
+                             .where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+                             .values(revoked_at=sa.func.coalesce(sessions.c.revoked_at, utcnow())))
+        if found.rowcount == 0:
+            raise NotFound("No such session.")
+
+
+def revoke_all(user_id, keep_session=None, keep_token=None):
+    """Revoke every session and bearer token of ``user_id`` except the two named (the caller's own)."""
+    with transaction() as conn:
+        revoke_all_in(conn, user_id, keep_session, keep_token)
+
+
+def revoke_all_in(conn, user_id, keep_session=None, keep_token=None):
+    """``revoke_all`` inside the caller's (server) transaction, e.g. with a password change."""
+    now = utcnow()
+    query = sessions.update().where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+    if keep_session:
+        query = query.where(sessions.c.id != keep_session)
+    conn.execute(query.values(revoked_at=now))
+    query = api_tokens.update().where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+    if keep_token:
+        query = query.where(api_tokens.c.id != keep_token)
+    conn.execute(query.values(revoked_at=now))
+
+
+def list_active(user_id):
+    """``user_id``'s live sessions, newest use first (read as that user: RLS shows only their own)."""
+    now = utcnow()
+    with transaction(user_id) as conn:
+        rows = conn.execute(
+            sa.select(sessions.c.id, sessions.c.user_agent, sessions.c.created_at, sessions.c.last_used_at,
+                      sessions.c.expires_at)
+            .where(sessions.c.user_id == user_id, _live(sessions, now))
+            .order_by(sessions.c.last_used_at.desc())
+        ).all()
+    return [{"id": str(r.id), "user_agent": r.user_agent, "created_at": iso(r.created_at),
+             "last_used_at": iso(r.last_used_at), "expires_at": iso(r.expires_at)} for r in rows]
