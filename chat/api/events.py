@@ -9,7 +9,9 @@ from .helpers import me, signed_in
 @bp.get("/events")
 @signed_in
 def events():
-    """Server-Sent Events, resuming after the ``Last-Event-ID`` header or ``?last_event_id=``."""
-    last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    """Server-Sent Events, resuming after the ``Last-Event-ID`` header or ``?last_event_id=`` (the last
+    one given: a client that appends its newest cursor to a URL that had one means the newest)."""
+    from_query = request.args.getlist("last_event_id")
+    last_event_id = request.headers.get("Last-Event-ID") or (from_query[-1] if from_query else None)
     return sse_response(me(), last_event_id, json_render)
 
