@@ -64,6 +64,9 @@ def from_environment(env=None, instance_path="instance"):
         "SSE_QUEUE_SIZE": _int(env, "SSE_QUEUE_SIZE", 1000),
         "DELIVERY_LOG_LENGTH": _int(env, "DELIVERY_LOG_LENGTH", 10000),
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 1 if not development else 0),
+        "MAX_STREAMS_PER_USER": _int(env, "MAX_STREAMS_PER_USER", 20),
+        "DELIVERY_REPLAY_SECONDS": _int(env, "DELIVERY_REPLAY_SECONDS", 6 * 3600),
+        "DELIVERY_BIG_PAYLOAD_BYTES": _int(env, "DELIVERY_BIG_PAYLOAD_BYTES", 8 * 1024),
     }
 
 

@@ -144,3 +144,11 @@ outbox = sa.Table(
     sa.Index("outbox_unpublished_idx", "id", postgresql_where=sa.text("published_at IS NULL"),
              sqlite_where=sa.text("published_at IS NULL")),
 )
+
+# This database's identity, made once (the Postgres migration fills it; delivery.instance otherwise):
+# it namespaces everything the live delivery keeps in Redis. Only the server reads it.
+chat_instance = sa.Table(
+    "chat_instance", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)

@@ -15,7 +15,7 @@ from .relay import Relay
 def init_app(app):
     """Make the broker and the relay for ``app``."""
     config = app.config
-    broker = make_broker(config)
+    broker = make_broker(config, app.extensions["chat.db"])
     # Tests publish inside the request (no background threads); servers publish from a background sweep.
     sync = config.get("DELIVERY_SYNC", bool(config.get("TESTING")))
     relay = Relay(app, app.extensions["chat.db"], broker, interval=float(config.get("RELAY_INTERVAL", 1.0)),
@@ -33,13 +33,18 @@ def init_app(app):
         app.add_url_rule("/_delivery/stats", "delivery_stats", lambda: jsonify(process_stats(broker)))
 
 
-def make_broker(config):
-    """The broker ``config`` asks for."""
+def make_broker(config, db=None):
+    """The broker ``config`` asks for; a Redis one names its keys after ``db``'s identity."""
     options = {"log_length": int(config.get("DELIVERY_LOG_LENGTH", 10_000)),
-               "queue_size": int(config.get("SSE_QUEUE_SIZE", 1000))}
+               "queue_size": int(config.get("SSE_QUEUE_SIZE", 1000)),
+               "max_streams": int(config.get("MAX_STREAMS_PER_USER", 20)) or None}
     if config.get("REDIS_URL"):
+        from .instance import instance_id
         return RedisBroker(config["REDIS_URL"], socket_timeout=float(config.get("REDIS_SOCKET_TIMEOUT", 2.0)),
-                           pool_size=int(config.get("REDIS_POOL_SIZE", 16)), **options)
+                           pool_size=int(config.get("REDIS_POOL_SIZE", 16)),
+                           namespace=(lambda: instance_id(db)) if db is not None else None,
+                           blob_seconds=int(config.get("DELIVERY_REPLAY_SECONDS", 6 * 3600)),
+                           big_blob_bytes=int(config.get("DELIVERY_BIG_PAYLOAD_BYTES", 8 * 1024)), **options)
     return InProcessBroker(**options)
 
 
