@@ -278,3 +278,23 @@ def test_big_payloads_are_kept_for_replay_only_briefly(redis_server):
             broker.read_log("bob", broker.epoch(), "0-0")
     finally:
         broker.stop()
+
+
+def test_an_unreachable_database_identity_is_an_outage_until_it_is_known(redis_server):
+    answers = [RuntimeError("the database is restarting")] * 2 + ["db-late"]
+
+    def namespace():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    broker = RedisBroker(redis_server.url, namespace=namespace)
+    try:
+        with pytest.raises(BrokerUnavailable, match="identity"):
+            broker.epoch()
+        with pytest.raises(redis.ConnectionError):
+            broker.presence.statuses(["bob"])
+        assert broker.epoch() and broker.keys.epoch == "db-late:chat:epoch"
+        assert broker.presence.statuses(["bob"]) == {"bob": "offline"}
+    finally:
+        broker.stop()

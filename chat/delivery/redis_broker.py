@@ -48,7 +48,11 @@ class RedisBroker(Broker):
     @property
     def presence(self):
         if self._presence is None:
-            self._presence = RedisPresence(self.client, self._keys().prefix)
+            try:
+                prefix = self._keys().prefix
+            except BrokerUnavailable as error:
+                return RedisPresence(_failing(error))  # each call fails, and callers take it quietly
+            self._presence = RedisPresence(self.client, prefix)
         return self._presence
 
     def _keys(self):
@@ -181,8 +185,9 @@ class RedisBroker(Broker):
 
     def read_log(self, user_id, epoch, after, count=500):
         try:
-            key = self.client() and self.keys.stream(user_id)
-            pipe = self.client().pipeline(transaction=False)
+            client = self.client()
+            key = self.keys.stream(user_id)
+            pipe = client.pipeline(transaction=False)
             pipe.get(self.keys.epoch)
             pipe.xinfo_stream(key)
             pipe.xrange(key, min="(" + after, max="+", count=count)
@@ -222,3 +227,9 @@ class RedisBroker(Broker):
             return "ok"
         except redis.RedisError:
             return "down"
+
+
+def _failing(error):
+    def client():
+        raise redis.ConnectionError(str(error))
+    return client
