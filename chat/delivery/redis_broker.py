@@ -19,7 +19,15 @@ from .broker import Broker, BrokerUnavailable, CursorTooOld, EpochChanged
 from .events import ZERO, Event, Shared, json_text
 from .presence import RedisPresence
 from .reader import PubSubReader
-from .redis_log import BIG_BLOB_BYTES, BIG_BLOB_SECONDS, BLOB_SECONDS, PUBLISH_ROW, Keys, check_cursor, script_args
+from .redis_log import (
+    BIG_BLOB_BYTES,
+    BIG_BLOB_SECONDS,
+    BLOB_SECONDS,
+    PUBLISH_ROW,
+    Keys,
+    check_cursor,
+    script_args,
+)
 
 ROWS_PER_PIPELINE = 50
 

@@ -18,8 +18,17 @@ import time
 from flask import current_app, request
 
 from .broker import BrokerUnavailable, CursorTooOld, EpochChanged
-from .events import (CLOSE, REPLACED, RESYNC, SESSION, ZERO, blind_cursor, entry_key, parse_blind,
-                     parse_cursor)
+from .events import (
+    CLOSE,
+    REPLACED,
+    RESYNC,
+    SESSION,
+    ZERO,
+    blind_cursor,
+    entry_key,
+    parse_blind,
+    parse_cursor,
+)
 from .sse import SEND_BUFFER, cut_off, format_event, json_render, limit_send_buffer
 
 log = logging.getLogger(__name__)
