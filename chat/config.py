@@ -78,6 +78,9 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "DELIVERY_LOG_LENGTH": _int(env, "DELIVERY_LOG_LENGTH", 10000),
         # Proxy hops that append X-Forwarded-For; 0 unless the deployment says so (Heroku's router: 1).
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        "MAX_STREAMS_PER_USER": _int(env, "MAX_STREAMS_PER_USER", 20),
+        "DELIVERY_REPLAY_SECONDS": _int(env, "DELIVERY_REPLAY_SECONDS", 6 * 3600),
+        "DELIVERY_BIG_PAYLOAD_BYTES": _int(env, "DELIVERY_BIG_PAYLOAD_BYTES", 8 * 1024),
         "AUTO_MIGRATE": True,  # the embedded SQLite default upgrades itself at start; Postgres never does
         "PASSWORD_HASH_COST": "default",  # "fast" for tests and benchmarks only
         "SSE_SEND_BUFFER": 64 * 1024,  # bytes the kernel may hold for one stream (it doubles this)

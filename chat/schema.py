@@ -169,3 +169,10 @@ def upgrade_sqlite_sessions(conn):
     columns = {row[1] for row in conn.exec_driver_sql("pragma table_info(api_tokens)")}
     if "expires_at" not in columns:
         conn.exec_driver_sql("alter table api_tokens add column expires_at DATETIME")
+# This database's identity, made once (the Postgres migration fills it; delivery.instance otherwise):
+# it namespaces everything the live delivery keeps in Redis. Only the server reads it.
+chat_instance = sa.Table(
+    "chat_instance", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)

@@ -229,3 +229,72 @@ def drain(sub):
         if item is not RESYNC:
             found.append(item)
     return found
+
+
+def test_a_cursor_redis_refuses_means_reset_not_an_outage(broker):
+    broker.publish([row(1, "bob")])
+    epoch = broker.epoch()
+    for refused in ("1_000-0", "18446744073709551616-0"):  # what the stream's own check now refuses first
+        with pytest.raises(CursorTooOld, match="refused"):
+            broker.read_log("bob", epoch, refused)
+
+
+def test_namespaces_keep_databases_on_one_redis_apart(redis_server):
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushall()
+    first, second = make_broker(redis_server.url, namespace="db-one"), make_broker(redis_server.url, namespace="db-two")
+    try:
+        subs = first.subscribe("bob"), second.subscribe("bob")
+        first.publish([row(1, "bob", payload={"from": "one"})])
+        second.publish([row(1, "bob", payload={"from": "two"})])  # the same outbox id, another database
+        assert [e.data for e in live_events(subs[0], 1)] == [{"from": "one"}]
+        assert [e.data for e in live_events(subs[1], 1)] == [{"from": "two"}]
+        time.sleep(0.2)
+        assert subs[0].queue.empty() and subs[1].queue.empty()
+        assert first.epoch() != second.epoch()
+        assert [e.data for e in second.read_log("bob", second.epoch(), "0-0")] == [{"from": "two"}]
+        assert client.keys("outbox:*") == client.keys("user:*") == []
+        assert {k.split(":")[0] for k in client.keys("*")} == {"db-one", "db-two"}
+        first.presence.connect("bob", "tab", 30)
+        assert second.presence.statuses(["bob"]) == {"bob": "offline"}
+        assert first.presence.statuses(["bob"]) == {"bob": "online"}
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_big_payloads_are_kept_for_replay_only_briefly(redis_server):
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushall()
+    broker = make_broker(redis_server.url, blob_seconds=3600, big_blob_bytes=1000, big_blob_seconds=60)
+    try:
+        sub = broker.subscribe("bob")
+        broker.publish([row(1, "bob", payload={"body": "small"}), row(2, "bob", payload={"body": "é" * 600})])
+        assert [e.data["body"][:1] for e in live_events(sub, 2)] == ["s", "é"]  # live: always whole
+        assert 3500 < client.ttl("outbox:1:0") <= 3600
+        assert 0 < client.ttl("outbox:2:0") <= 60  # 1,200 bytes of UTF-8 although 600 characters
+        client.delete("outbox:2:0")  # what expiry does: a replay across it is a reset, never a gap
+        with pytest.raises(CursorTooOld):
+            broker.read_log("bob", broker.epoch(), "0-0")
+    finally:
+        broker.stop()
+
+
+def test_an_unreachable_database_identity_is_an_outage_until_it_is_known(redis_server):
+    answers = [RuntimeError("the database is restarting")] * 2 + ["db-late"]
+
+    def namespace():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    broker = RedisBroker(redis_server.url, namespace=namespace)
+    try:
+        with pytest.raises(BrokerUnavailable, match="identity"):
+            broker.epoch()
+        with pytest.raises(redis.ConnectionError):
+            broker.presence.statuses(["bob"])
+        assert broker.epoch() and broker.keys.epoch == "db-late:chat:epoch"
+        assert broker.presence.statuses(["bob"]) == {"bob": "offline"}
+    finally:
+        broker.stop()

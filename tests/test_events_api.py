@@ -1,4 +1,6 @@
 """``GET /api/v1/events`` (shared/API.md, "The event stream"), typing and presence, through the Flask app."""
+import time
+
 import pytest
 
 from .test_live_sse import StreamReader
@@ -139,3 +141,149 @@ def test_presence_online_away_offline_for_people_who_share_a_conversation(app_fa
     assert [e for e in dave_stream.quiet(0.3) if e["event"] == "presence"] == []
     dave_response.close()  # streams in one test thread share Flask's context stack: close them last first
     alice_response.close()
+
+
+# --- cursors that are not well formed (security S8) ------------------------------------------------------
+
+@pytest.mark.parametrize("entry", ["1_000-0", " 5-0", "5-0 ", "12345678901234567890-0", "1-18446744073709551616",
+                                   "١-0", "5", "-1-0"])
+def test_a_malformed_cursor_gets_reset_not_a_silent_stream(app_fast, api_as, alice, bob, book_club, entry):
+    epoch = app_fast.extensions["chat.broker"].epoch()
+    response, reader = open_stream(api_as(bob), query=f"?last_event_id={epoch}:{entry}")
+    (reset,) = reader.events(1)
+    assert reset["event"] == "reset"
+    api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": "after reset"})
+    assert reader.events(1)[0]["event"] == "message.created"
+    response.close()
+
+
+def test_the_last_cursor_in_the_url_wins(app_fast, api_as, alice, bob, book_club):
+    sender = api_as(alice)
+    response, reader = open_stream(api_as(bob))
+    sender.post(f"/conversations/{book_club['id']}/messages", json={"body": "one"})
+    first = reader.events(2)[-1]["id"]
+    sender.post(f"/conversations/{book_club['id']}/messages", json={"body": "two"})
+    second = reader.events(2)[-1]["id"]
+    response.close()
+    sender.post(f"/conversations/{book_club['id']}/messages", json={"body": "three"})
+    response, reader = open_stream(api_as(bob), query=f"?last_event_id={first}&last_event_id={second}")
+    assert [e["json"]["body"] for e in reader.events(2) if e["event"] == "message.created"] == ["three"]
+    assert reader.quiet(0.3) == []
+    response.close()
+
+
+# --- "position unknown" cursors (security S4): replay a new log, reset in the same one ---------------------
+
+def test_a_blind_cursor_from_an_older_life_of_the_log_replays_all_of_it(app_fast, api_as, alice, bob, book_club):
+    sender = api_as(alice)
+    sent = [sender.post(f"/conversations/{book_club['id']}/messages", json={"body": f"m{i}"}).json
+            for i in range(3)]
+    response, reader = open_stream(api_as(bob), query="?last_event_id=%3Fan-older-epoch")
+    events = reader.events(6)
+    assert [e["json"]["seq"] for e in events if e["event"] == "message.created"] == [m["seq"] for m in sent]
+    assert [e for e in events if e["event"] == "reset"] == [] and reader.quiet(0.3) == []
+    response.close()
+
+
+@pytest.mark.parametrize("marker", ["?", "?{epoch}"])
+def test_a_blind_cursor_in_the_same_log_gets_reset(app_fast, api_as, alice, bob, book_club, marker):
+    api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": "before"})
+    epoch = app_fast.extensions["chat.broker"].epoch()
+    response, reader = open_stream(api_as(bob), last_event_id=marker.format(epoch=epoch))
+    (reset,) = reader.events(1)
+    assert reset["event"] == "reset"
+    response.close()
+
+
+# --- streams end with their credentials (security S2) ----------------------------------------------------
+
+@pytest.fixture
+def checked(app_fast, bob):
+    """A stream route whose ``alive`` check the test flips (the real routes pass the session's)."""
+    from flask import g
+
+    from chat.delivery.stream import json_render, sse_response
+    state = {"alive": True, "checks": 0}
+
+    def alive():
+        assert g is not None  # runs in an app context
+        state["checks"] += 1
+        if state["alive"] == "raise":
+            raise RuntimeError("the session store is unreachable")
+        return state["alive"]
+    app_fast.add_url_rule("/_test/checked-events", "checked_events",
+                          lambda: sse_response(bob["id"], None, json_render, alive=alive))
+    return state
+
+
+def open_checked(app):
+    response = app.test_client().get("/_test/checked-events", buffered=False)
+    assert response.status_code == 200
+    return response, StreamReader(response.response)
+
+
+def test_a_stream_whose_credentials_lapse_ends_at_the_next_heartbeat(app_fast, checked):
+    response, reader = open_checked(app_fast)
+    reader.read_blocks(lambda blocks: sum(1 for b in blocks if b["comment"] == "ping") >= 2)
+    assert checked["checks"] >= 1
+    checked["alive"] = False
+    (expired,) = reader.events(1)
+    assert expired["event"] == "session-expired"
+    assert list(reader.chunks) == []  # and the stream is over
+    response.close()
+
+
+def test_a_session_event_ends_a_revoked_stream_at_once(app_fast, checked, alice, bob, api_as, book_club):
+    app_fast.config["SSE_HEARTBEAT_SECONDS"] = 20
+    broker = app_fast.extensions["chat.broker"]
+    response, reader = open_checked(app_fast)
+    reader.read_blocks(lambda blocks: bool(blocks))  # the retry line: the stream is open
+    broker.publish_ephemeral([bob["id"]], "session", {})  # still alive: nothing is sent, nothing ends
+    api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": "still here"})
+    assert [e["event"] for e in reader.events(2)] == ["message.created", "conversation.updated"]
+    assert checked["checks"] == 1
+    checked["alive"] = False
+    broker.publish_ephemeral([bob["id"]], "session", {})
+    started = time.monotonic()
+    (expired,) = reader.events(1, timeout=3)
+    assert expired["event"] == "session-expired" and time.monotonic() - started < 3
+    assert checked["checks"] == 2
+    response.close()
+
+
+def test_an_alive_check_that_fails_keeps_the_stream_open(app_fast, checked, alice, bob, api_as, book_club):
+    checked["alive"] = "raise"
+    response, reader = open_checked(app_fast)
+    reader.read_blocks(lambda blocks: sum(1 for b in blocks if b["comment"] == "ping") >= 2)
+    api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": "still here"})
+    assert reader.events(1)[0]["event"] == "message.created"
+    response.close()
+
+
+def test_a_session_event_for_someone_else_changes_nothing(app_fast, checked, alice, api_as, book_club):
+    app_fast.config["SSE_HEARTBEAT_SECONDS"] = 20
+    response, reader = open_checked(app_fast)
+    checked["alive"] = False  # would end the stream if it were asked
+    app_fast.extensions["chat.broker"].publish_ephemeral([alice["id"]], "session", {})
+    api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": "still here"})
+    assert [e["event"] for e in reader.events(2)] == ["message.created", "conversation.updated"]
+    assert checked["checks"] == 0
+    response.close()
+
+
+# --- a cap on one person's streams (security S7) ---------------------------------------------------------
+
+def test_more_streams_than_allowed_end_the_oldest_and_keep_the_rest(app_fast, api_as, alice, bob, book_club):
+    app_fast.extensions["chat.broker"].max_streams = 2
+    oldest, old_reader = open_stream(api_as(bob))
+    middle, middle_reader = open_stream(api_as(bob))
+    other, other_reader = open_stream(api_as(alice))  # someone else's streams do not count
+    newest, new_reader = open_stream(api_as(bob))
+    # A forgotten tab waits long before coming back (and pushing out another).
+    old_reader.read_blocks(lambda blocks: any(b["retry"] == "600000" for b in blocks))
+    assert list(old_reader.chunks) == []
+    api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": "hi"})
+    for reader in (middle_reader, new_reader, other_reader):  # (presence events may come first)
+        reader.read_blocks(lambda blocks: any(b["event"] == "message.created" for b in blocks))
+    for response in (newest, other, middle, oldest):
+        response.close()

@@ -19,7 +19,7 @@ def test_sign_up_signs_in_and_shows_the_conversation_list(web):
                              "display_name": "Zoë"})
     assert r.status_code == 303 and r.location == "/"
     page = text(web.get("/"))
-    assert 'id="conversation-list"' in page and "Zoë" in page and 'sse-connect="/events"' in page
+    assert 'id="conversation-list"' in page and "Zoë" in page and 'sse-connect="/events?last_event_id=' in page
 
 
 @pytest.mark.parametrize("form, field, words", [

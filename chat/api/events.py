@@ -1,6 +1,4 @@
 """``GET /api/v1/events``: the signed-in user's event stream (shared/API.md, "The event stream")."""
-from inspect import signature
-
 from flask import request
 from flask_login import current_user
 
@@ -15,9 +13,10 @@ from .helpers import me, signed_in
 @signed_in
 @per_user("RATE_LIMIT_STREAMS")
 def events():
-    """Server-Sent Events, resuming after the ``Last-Event-ID`` header or ``?last_event_id=``."""
-    last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    """Server-Sent Events, resuming after the ``Last-Event-ID`` header or ``?last_event_id=`` (the last
+    one given: a client that appends its newest cursor to a URL that had one means the newest)."""
+    from_query = request.args.getlist("last_event_id")
+    last_event_id = request.headers.get("Last-Event-ID") or (from_query[-1] if from_query else None)
     # S2: the stream ends (``session-expired``) once the token or session that opened it is revoked.
-    kwargs = {"alive": stream_alive(current_user)} if "alive" in signature(sse_response).parameters else {}
-    return sse_response(me(), last_event_id, json_render, **kwargs)
+    return sse_response(me(), last_event_id, json_render, alive=stream_alive(current_user))
 

@@ -18,7 +18,7 @@ from .relay import Relay
 def init_app(app):
     """Make the broker and the relay for ``app``."""
     config = app.config
-    broker = make_broker(config)
+    broker = make_broker(config, app.extensions["chat.db"])
     # Tests publish inside the request (no background threads); servers publish from a background sweep.
     relay = Relay(app, app.extensions["chat.db"], broker, interval=float(config["RELAY_INTERVAL"]),
                   sync=config["DELIVERY_SYNC"], retention=int(config["OUTBOX_RETENTION_SECONDS"]))
@@ -34,12 +34,17 @@ def init_app(app):
         app.add_url_rule("/_delivery/stats", "delivery_stats", lambda: jsonify(process_stats(broker)))
 
 
-def make_broker(config):
-    """The broker ``config`` asks for."""
-    options = {"log_length": int(config["DELIVERY_LOG_LENGTH"]), "queue_size": int(config["SSE_QUEUE_SIZE"])}
+def make_broker(config, db=None):
+    """The broker ``config`` asks for; a Redis one names its keys after ``db``'s identity."""
+    options = {"log_length": int(config["DELIVERY_LOG_LENGTH"]), "queue_size": int(config["SSE_QUEUE_SIZE"]),
+               "max_streams": int(config["MAX_STREAMS_PER_USER"]) or None}
     if config["REDIS_URL"]:
+        from .instance import instance_id
         return RedisBroker(config["REDIS_URL"], socket_timeout=float(config["REDIS_SOCKET_TIMEOUT"]),
-                           pool_size=int(config["REDIS_POOL_SIZE"]), **options)
+                           pool_size=int(config["REDIS_POOL_SIZE"]),
+                           namespace=(lambda: instance_id(db)) if db is not None else None,
+                           blob_seconds=int(config["DELIVERY_REPLAY_SECONDS"]),
+                           big_blob_bytes=int(config["DELIVERY_BIG_PAYLOAD_BYTES"]), **options)
     return InProcessBroker(**options)
 
 

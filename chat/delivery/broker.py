@@ -3,13 +3,19 @@
 A broker does two jobs. It keeps a **delivery log** per user (durable events, in order, each with an
 entry id) so a stream can resume, and it carries **live** events to the streams open in this process:
 each open stream has one bounded queue; a stream whose queue fills is closed, and its client resumes.
+
+A person may hold at most ``max_streams`` streams in one process (None: no cap). Opening one more ends
+their oldest (it gets ``REPLACED``) rather than refusing the new one: the tab someone just opened is the
+one they are looking at, the oldest is the likeliest to be forgotten, and EventSource gives up for good
+on an error status, which would leave the new tab silently without live updates. The cap is per process
+because what it protects, a worker's connection slots, is per process.
 """
 import logging
 import queue
 import threading
 import time
 
-from .events import CLOSE
+from .events import CLOSE, REPLACED
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +80,10 @@ class Broker:
 
     name = "broker"
 
-    def __init__(self, queue_size=1000):
+    def __init__(self, queue_size=1000, max_streams=None):
         self.queue_size = queue_size
+        self.max_streams = max_streams
+        self.known_epoch = None  # the newest epoch this process has seen, for streams opened blind
         self._local = {}  # user_id -> set of Subscription
         self._lock = threading.Lock()
 
@@ -124,8 +132,17 @@ class Broker:
         """Register a queue for ``user_id``'s live events in this process."""
         self.start()
         sub = Subscription(user_id, self.queue_size)
+        replaced = []
         with self._lock:
-            self._local.setdefault(user_id, set()).add(sub)
+            subs = self._local.setdefault(user_id, set())
+            while self.max_streams and len(subs) >= self.max_streams:
+                oldest = min(subs, key=lambda s: s.opened_at)
+                subs.discard(oldest)
+                replaced.append(oldest)
+            subs.add(sub)
+        for old in replaced:
+            log.info("ending the oldest of %d streams of user %s", self.max_streams, user_id)
+            self._offer(old, REPLACED)
         return sub
 
     def unsubscribe(self, sub):

@@ -4,6 +4,7 @@ A cursor is ``"<epoch>:<entry>"``: the epoch names one life of the broker's log 
 data starts a new one), the entry is a Redis-stream-style id ``"<ms>-<n>"`` that only grows.
 """
 import json
+import re
 from collections import namedtuple
 
 # One event for one user, as the relay hands it to a broker. ``base`` may be shared by many deliveries
@@ -13,6 +14,16 @@ Delivery = namedtuple("Delivery", "user_id type base extra")
 ZERO = "0-0"
 RESYNC = "resync"  # queue marker: the live feed may have a gap; read the log from the stream's position
 CLOSE = "close"    # queue marker: end the stream now (shutdown, or the client could not keep up)
+REPLACED = "replaced"  # queue marker: the person opened more streams than allowed; this, the oldest, ends
+SESSION = "session"    # ephemeral event type: the person's credentials changed; streams check ``alive``
+
+# "Position unknown": a cursor for a page rendered, or a stream opened, while the broker was down. It
+# carries the epoch the server last knew (if any), so the stream can tell a log that began anew (replay
+# all of it) from one it cannot place itself in (``reset``). See ``stream.EventStream._start``.
+BLIND = "?"
+
+_ENTRY = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  # ASCII digits only: Redis rejects anything else
+_LIMIT = 2 ** 64                                     # each part of a Redis stream id is a 64-bit integer
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -82,15 +93,33 @@ def entry_key(entry):
     return int(ms), int(n or 0)
 
 
+def valid_entry(entry):
+    """Whether ``entry`` is an id Redis accepts: ``<ms>-<n>``, ASCII digits, each part below 2**64."""
+    match = _ENTRY.fullmatch(entry) if isinstance(entry, str) else None
+    return match is not None and all(int(part) < _LIMIT for part in match.groups())
+
+
 def parse_cursor(value):
-    """``(epoch, entry)`` from an SSE id, or None when it is not one of ours."""
+    """``(epoch, entry)`` from an SSE id, or None when it is not one of ours (then: ``reset``).
+
+    Strict on purpose: ``int()`` would accept ``1_000``, spaces and numbers Redis refuses, and a cursor
+    Redis refuses must never look like an outage.
+    """
     if not value or not isinstance(value, str) or len(value) > 100:
         return None
-    epoch, sep, entry = value.strip().rpartition(":")
-    if not sep or not epoch:
-        return None
-    try:
-        entry_key(entry)
-    except ValueError:
+    epoch, sep, entry = value.rpartition(":")
+    if not sep or not epoch or epoch.startswith(BLIND) or not valid_entry(entry):
         return None
     return epoch, entry
+
+
+def blind_cursor(known_epoch):
+    """The "position unknown" cursor, remembering the epoch the server last knew (or none)."""
+    return BLIND + (known_epoch or "")
+
+
+def parse_blind(value):
+    """For a "position unknown" cursor, the epoch it remembers (``""`` if none); else None."""
+    if isinstance(value, str) and value.startswith(BLIND) and len(value) <= 100 and ":" not in value:
+        return value[len(BLIND):]
+    return None

@@ -33,12 +33,12 @@ class InProcessBroker(Broker):
 
     name = "in-process"
 
-    def __init__(self, log_length=10_000, queue_size=1000):
+    def __init__(self, log_length=10_000, queue_size=1000, max_streams=None):
         refuse_multiple_workers()
-        super().__init__(queue_size)
+        super().__init__(queue_size, max_streams=max_streams)
         self.log_length = log_length
         self.presence = MemoryPresence()
-        self._epoch = secrets.token_hex(6)
+        self._epoch = self.known_epoch = secrets.token_hex(6)
         self._logs = {}      # user_id -> deque of Event, oldest first
         self._trimmed = {}   # user_id -> entry of the newest event dropped from the ring
         self._counter = 0

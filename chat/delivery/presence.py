@@ -94,44 +94,45 @@ class MemoryPresence:
 class RedisPresence:
     """Presence in Redis: a sorted set of stream tokens per person, scored by expiry."""
 
-    def __init__(self, client):
+    def __init__(self, client, prefix=""):
         self._client = client  # a callable returning this process's Redis client
+        self._prefix = prefix  # the database's namespace (see redis_log.Keys)
 
     def connect(self, user_id, token, ttl):
-        now, key = time.time(), PRESENCE_KEY.format(user_id)
+        now, key = time.time(), self._prefix + PRESENCE_KEY.format(user_id)
         pipe = self._client().pipeline(transaction=True)
         pipe.zremrangebyscore(key, "-inf", now)
         pipe.zcard(key)
         pipe.zadd(key, {token: now + ttl})
         pipe.expire(key, int(ttl) + 1)
-        pipe.zadd(USERS_KEY, {user_id: now + ttl}, gt=True)
+        pipe.zadd(self._prefix + USERS_KEY, {user_id: now + ttl}, gt=True)
         return pipe.execute()[1] == 0
 
     def refresh(self, user_id, token, ttl):
-        now, key = time.time(), PRESENCE_KEY.format(user_id)
+        now, key = time.time(), self._prefix + PRESENCE_KEY.format(user_id)
         pipe = self._client().pipeline(transaction=False)
         pipe.zadd(key, {token: now + ttl})
         pipe.expire(key, int(ttl) + 1)
-        pipe.zadd(USERS_KEY, {user_id: now + ttl}, gt=True)
+        pipe.zadd(self._prefix + USERS_KEY, {user_id: now + ttl}, gt=True)
         pipe.execute()
 
     def disconnect(self, user_id, token):
-        key = PRESENCE_KEY.format(user_id)
+        key = self._prefix + PRESENCE_KEY.format(user_id)
         pipe = self._client().pipeline(transaction=True)
         pipe.zrem(key, token)
         pipe.zremrangebyscore(key, "-inf", time.time())
         pipe.zcard(key)
         removed, _, left = pipe.execute()
         if removed and not left:
-            self._client().zrem(USERS_KEY, user_id)
+            self._client().zrem(self._prefix + USERS_KEY, user_id)
             return True
         return False
 
     def set_away(self, user_id, away, ttl):
         if away:
-            self._client().set(AWAY_KEY.format(user_id), "1", ex=int(ttl))
+            self._client().set(self._prefix + AWAY_KEY.format(user_id), "1", ex=int(ttl))
         else:
-            self._client().delete(AWAY_KEY.format(user_id))
+            self._client().delete(self._prefix + AWAY_KEY.format(user_id))
 
     def statuses(self, user_ids):
         user_ids = list(user_ids)
@@ -140,20 +141,20 @@ class RedisPresence:
         now = time.time()
         pipe = self._client().pipeline(transaction=False)
         for user_id in user_ids:
-            pipe.zcount(PRESENCE_KEY.format(user_id), now, "+inf")
-            pipe.exists(AWAY_KEY.format(user_id))
+            pipe.zcount(self._prefix + PRESENCE_KEY.format(user_id), now, "+inf")
+            pipe.exists(self._prefix + AWAY_KEY.format(user_id))
         found = pipe.execute()
         return {u: status_of(found[2 * i] > 0, found[2 * i + 1] > 0) for i, u in enumerate(user_ids)}
 
     def expired_users(self):
         client, now = self._client(), time.time()
         gone = []
-        for user_id in client.zrangebyscore(USERS_KEY, "-inf", now, start=0, num=200):
-            if client.zcount(PRESENCE_KEY.format(user_id), now, "+inf"):
+        for user_id in client.zrangebyscore(self._prefix + USERS_KEY, "-inf", now, start=0, num=200):
+            if client.zcount(self._prefix + PRESENCE_KEY.format(user_id), now, "+inf"):
                 continue
-            if client.zrem(USERS_KEY, user_id):  # whoever removes it reports it, once
+            if client.zrem(self._prefix + USERS_KEY, user_id):  # whoever removes it reports it, once
                 gone.append(user_id)
         return gone
 
     def throttle(self, key, seconds):
-        return bool(self._client().set(f"throttle:{key}", "1", nx=True, px=int(seconds * 1000)))
+        return bool(self._client().set(f"{self._prefix}throttle:{key}", "1", nx=True, px=int(seconds * 1000)))

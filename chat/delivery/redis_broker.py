@@ -3,6 +3,9 @@ Pub/Sub channel that each worker process reads on one connection (``reader.PubSu
 
 Clients are made lazily in the process that uses them, with short timeouts: a Redis outage makes
 publishing fail fast (the outbox keeps the rows), never hangs a request.
+
+``namespace`` (a string, or a callable asked once per process when Redis is first used) prefixes every
+name the broker keeps in Redis, so that databases sharing one Redis cannot collide (``redis_log.Keys``).
 """
 import json
 import os
@@ -16,7 +19,15 @@ from .broker import Broker, BrokerUnavailable, CursorTooOld, EpochChanged
 from .events import ZERO, Event, Shared, json_text
 from .presence import RedisPresence
 from .reader import PubSubReader
-from .redis_log import CHANNEL, EPOCH_KEY, PUBLISH_ROW, check_cursor, script_args, stream_key
+from .redis_log import (
+    BIG_BLOB_BYTES,
+    BIG_BLOB_SECONDS,
+    BLOB_SECONDS,
+    PUBLISH_ROW,
+    Keys,
+    check_cursor,
+    script_args,
+)
 
 ROWS_PER_PIPELINE = 50
 
@@ -25,17 +36,42 @@ class RedisBroker(Broker):
 
     name = "redis"
 
-    def __init__(self, url, log_length=10_000, queue_size=1000, socket_timeout=2.0, pool_size=16):
-        super().__init__(queue_size)
+    def __init__(self, url, log_length=10_000, queue_size=1000, socket_timeout=2.0, pool_size=16,
+                 namespace=None, blob_seconds=BLOB_SECONDS, big_blob_bytes=BIG_BLOB_BYTES,
+                 big_blob_seconds=BIG_BLOB_SECONDS, max_streams=None):
+        super().__init__(queue_size, max_streams=max_streams)
         self.url = url
         self.log_length = log_length
         self.socket_timeout = socket_timeout
         self.pool_size = pool_size
-        self.presence = RedisPresence(self.client)
+        self.blob = {"blob_seconds": blob_seconds, "big_bytes": big_blob_bytes, "big_seconds": big_blob_seconds}
+        self._namespace = namespace
+        self.keys = None if callable(namespace) else Keys(namespace)
+        self._presence = None
         self._pid = None
         self._client = None
         self._script = None
         self.reader = None
+
+    @property
+    def presence(self):
+        if self._presence is None:
+            try:
+                prefix = self._keys().prefix
+            except BrokerUnavailable as error:
+                return RedisPresence(_failing(error))  # each call fails, and callers take it quietly
+            self._presence = RedisPresence(self.client, prefix)
+        return self._presence
+
+    def _keys(self):
+        """The names under this database's namespace (asked of the database once, when first needed)."""
+        if self.keys is None:
+            try:
+                namespace = self._namespace()
+            except Exception as error:  # noqa: BLE001 — the database is unreachable: like an outage
+                raise BrokerUnavailable(f"the database's identity is unknown: {error}") from error
+            self.keys = Keys(namespace)
+        return self.keys
 
     # --- clients, made after fork -------------------------------------------------------------------
     def client(self):
@@ -57,9 +93,10 @@ class RedisBroker(Broker):
             socket_timeout=self.socket_timeout, socket_connect_timeout=min(self.socket_timeout, 1.0),
             socket_keepalive=True, decode_responses=True, retry=Retry(NoBackoff(), 1),
             health_check_interval=30)
+        keys = self._keys()
         self._client = redis.Redis(connection_pool=pool)
         self._script = self._client.register_script(PUBLISH_ROW)
-        self.reader = PubSubReader(self, CHANNEL)
+        self.reader = PubSubReader(self, keys.channel)
         self._pid = os.getpid()
 
     def start(self):
@@ -70,7 +107,7 @@ class RedisBroker(Broker):
         if self._pid == os.getpid():
             self.reader.stopping()
             try:
-                self._client.publish(CHANNEL, "w")  # wakes the reader (any process's: harmless) to stop now
+                self._client.publish(self.keys.channel, "w")  # wakes the reader (any process's: harmless) to stop now
             except redis.RedisError:
                 pass
             self.reader.stop()
@@ -90,8 +127,11 @@ class RedisBroker(Broker):
             try:
                 pipe = self.client().pipeline(transaction=False)
                 for row in chunk:
-                    self._script(*script_args(*row, log_length=self.log_length), client=pipe)
-                pipe.execute()
+                    self._script(*script_args(*row, log_length=self.log_length, keys=self.keys, **self.blob),
+                                 client=pipe)
+                epochs = [e for e in pipe.execute() if e]
+                if epochs:
+                    self.known_epoch = epochs[-1]
             except redis.RedisError as error:
                 raise BrokerUnavailable(f"Redis: {error}", published=done) from error
             done += len(chunk)
@@ -100,7 +140,7 @@ class RedisBroker(Broker):
     def publish_ephemeral(self, user_ids, event_type, data):
         payload = json_text({"t": event_type, "d": data, "u": list(user_ids)})
         try:
-            self.client().publish(CHANNEL, "e\n" + payload)
+            self.client().publish(self.keys.channel, "e\n" + payload)
         except redis.RedisError as error:
             raise BrokerUnavailable(f"Redis: {error}") from error
 
@@ -109,6 +149,7 @@ class RedisBroker(Broker):
         kind, _, rest = message.partition("\n")
         if kind == "d":
             epoch, ids, template = rest.split("\n", 2)
+            self.known_epoch = epoch
             self._on_durable(epoch, ids.split(","), json.loads(template))
         elif kind == "e":
             payload = json.loads(rest)
@@ -134,34 +175,41 @@ class RedisBroker(Broker):
     def epoch(self):
         try:
             client = self.client()
-            found = client.get(EPOCH_KEY)
+            found = client.get(self.keys.epoch)
             if found is None:
-                client.set(EPOCH_KEY, secrets.token_hex(6), nx=True)
-                found = client.get(EPOCH_KEY)
+                client.set(self.keys.epoch, secrets.token_hex(6), nx=True)
+                found = client.get(self.keys.epoch)
+            self.known_epoch = found
             return found
         except redis.RedisError as error:
             raise BrokerUnavailable(f"Redis: {error}") from error
 
     def latest(self, user_id):
         try:
-            found = self.client().xrevrange(stream_key(user_id), count=1)
+            found = self.client().xrevrange(self._keys().stream(user_id), count=1)
         except redis.RedisError as error:
             raise BrokerUnavailable(f"Redis: {error}") from error
         return found[0][0] if found else ZERO
 
     def read_log(self, user_id, epoch, after, count=500):
-        key = stream_key(user_id)
         try:
-            pipe = self.client().pipeline(transaction=False)
-            pipe.get(EPOCH_KEY)
+            client = self.client()
+            key = self.keys.stream(user_id)
+            pipe = client.pipeline(transaction=False)
+            pipe.get(self.keys.epoch)
             pipe.xinfo_stream(key)
             pipe.xrange(key, min="(" + after, max="+", count=count)
             current, info, entries = pipe.execute(raise_on_error=False)
         except redis.RedisError as error:
             raise BrokerUnavailable(f"Redis: {error}") from error
-        for result in (current, entries):
-            if isinstance(result, Exception):
-                raise BrokerUnavailable(f"Redis: {result}")
+        if isinstance(current, Exception):
+            raise BrokerUnavailable(f"Redis: {current}")
+        if isinstance(entries, redis.ResponseError):
+            # Redis refused the cursor itself (callers validate it; this is the last line): the client
+            # must start again from a position we can vouch for, not wait for an outage that is not one.
+            raise CursorTooOld(f"Redis refused the cursor {after!r}: {entries}")
+        if isinstance(entries, Exception):
+            raise BrokerUnavailable(f"Redis: {entries}")
         if current != epoch:
             raise EpochChanged(f"the log's epoch is {current}, not {epoch}")
         check_cursor(after, None if isinstance(info, Exception) else info)
@@ -187,3 +235,9 @@ class RedisBroker(Broker):
             return "ok"
         except redis.RedisError:
             return "down"
+
+
+def _failing(error):
+    def client():
+        raise redis.ConnectionError(str(error))
+    return client

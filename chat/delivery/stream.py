@@ -1,9 +1,15 @@
 """Server-Sent Events: one generator serves the JSON API's stream and the HTML UI's.
 
-``sse_response(user_id, last_event_id, render)`` returns the streaming response. The stream subscribes
-first (a queue in this process), then reads the delivery log after the client's cursor, then sends live
-events, skipping any it already sent. A cursor from another epoch, or one the log has forgotten, gets a
-``reset`` event: the client reloads what it shows from the database, which has everything.
+``sse_response(user_id, last_event_id, render, alive=None)`` returns the streaming response. The stream
+subscribes first (a queue in this process), then reads the delivery log after the client's cursor, then
+sends live events, skipping any it already sent. A cursor from another epoch, one the log has forgotten,
+or one that is not well formed gets a ``reset`` event: the client reloads what it shows from the
+database, which has everything.
+
+Never lost, only delayed: a stream that cannot learn its position (the broker is down when it opens
+without a cursor, or the page was rendered while it was down) remembers that it is "blind" and, once
+the broker is back, replays the whole log if the log began a new life meanwhile, else sends ``reset``.
+It never settles on "the latest entry", which could lie after events published while it waited.
 """
 import logging
 import queue
@@ -13,7 +19,17 @@ from flask import current_app, request
 
 from . import presence_hooks
 from .broker import BrokerUnavailable, CursorTooOld, EpochChanged
-from .events import CLOSE, RESYNC, ZERO, entry_key, parse_cursor
+from .events import (
+    CLOSE,
+    REPLACED,
+    RESYNC,
+    SESSION,
+    ZERO,
+    blind_cursor,
+    entry_key,
+    parse_blind,
+    parse_cursor,
+)
 from .sse import SEND_BUFFER, cut_off, format_event, json_render, limit_send_buffer
 
 log = logging.getLogger(__name__)
@@ -22,23 +38,35 @@ RETRY_MS = 2000     # how long an EventSource waits before reconnecting
 PAGE = 500          # log entries read per round trip when catching up
 MAX_BATCH = 100     # queued events written to the socket in one go
 MAX_HEARTBEAT = 20  # seconds; proxies (Heroku: 55 s) drop quieter connections
+# The credentials behind the stream are gone: the client should not reconnect soon (it would get 401).
+SESSION_EXPIRED = "retry: 600000\nevent: session-expired\ndata: {}\n\n"
+# A newer stream of the same person took this one's place: wait long before coming back, so that a
+# forgotten tab does not push out another one every few seconds.
+REPLACED_TEXT = "retry: 600000\n: replaced by a newer stream of yours\n\n"
 
 
-def sse_response(user_id, last_event_id, render):
+def sse_response(user_id, last_event_id, render, alive=None):
     """A ``text/event-stream`` response of ``user_id``'s events, resuming after ``last_event_id``.
 
     ``render(event)`` receives ``{"id": <cursor str, or None for typing/presence>, "type": <event type>,
     "data": <dict>}`` and returns an iterable of ``(sse_event_name, data_string)`` pairs; multi-line data
     is sent as several ``data:`` lines. The event's ``id:`` goes with its last pair. Check that the user
     may open the stream before calling this (an unauthenticated request gets 401, never a redirect).
+
+    ``alive``, if given, is a callable of no arguments, run in an app context (no request) whenever the
+    stream sends a heartbeat (at most every 20 s) and at once when an ephemeral ``session`` event for
+    ``user_id`` arrives (``broker.publish_ephemeral([user_id], "session", {...})``, e.g. on sign-out or a
+    revoked token). When it returns False the stream sends ``event: session-expired`` (with a long
+    ``retry:``) and ends. If it raises, the stream stays open and asks again next time: a database
+    hiccup must not drop every stream at once. ``session`` events themselves are never sent to clients.
     """
     app = current_app._get_current_object()
     app.extensions["chat.relay"].start()  # this process sweeps the outbox while it holds streams
-    stream = EventStream(app, user_id, render,
-                         heartbeat=min(float(app.config.get("SSE_HEARTBEAT_SECONDS", 15)), MAX_HEARTBEAT))
+    stream = EventStream(app, user_id, render, alive=alive,
+                         heartbeat=min(float(app.config["SSE_HEARTBEAT_SECONDS"]), MAX_HEARTBEAT))
     sock = request.environ.get("gunicorn.socket") or request.environ.get("gunicorn.sock")  # gevent, pywsgi
     if sock is not None:
-        limit_send_buffer(sock, int(app.config.get("SSE_SEND_BUFFER", SEND_BUFFER)))
+        limit_send_buffer(sock, int(app.config["SSE_SEND_BUFFER"]))
     # No request context is kept for the stream's life (it costs memory per connection): presence and
     # rendering run in an app context of their own.
     response = current_app.response_class(stream.run(last_event_id, sock), mimetype="text/event-stream")
@@ -50,9 +78,9 @@ def sse_response(user_id, last_event_id, render):
 class EventStream:
     """One client's stream: its position in the log (``epoch``, ``entry``) and what it has sent."""
 
-    def __init__(self, app, user_id, render, heartbeat=15.0):
+    def __init__(self, app, user_id, render, heartbeat=15.0, alive=None):
         self.app, self.broker = app, app.extensions["chat.broker"]
-        self.user_id, self.render, self.heartbeat = user_id, render, heartbeat
+        self.user_id, self.render, self.heartbeat, self.alive = user_id, render, heartbeat, alive
         self.epoch = self.entry = None  # None until the position is known
         self.cursor = None              # the client's cursor, until the position is established
         self.pending = False            # the broker was unreachable: catch up when it is back
@@ -76,11 +104,14 @@ class EventStream:
                 item = sub.get(max(0.05, self.heartbeat - (time.monotonic() - last_write)))
                 out, closing = self._handle(item, sub)
                 now = time.monotonic()
-                if now - last_refresh >= self.heartbeat:
+                if now - last_refresh >= self.heartbeat and not closing:
                     last_refresh = now
-                    self._in_app(presence_hooks.stream_alive, self.user_id, token)
-                    if self.pending:
-                        out += self._catch_up(self._resync)
+                    if not self._still_alive():
+                        out, closing = out + SESSION_EXPIRED, True
+                    else:
+                        self._in_app(presence_hooks.stream_alive, self.user_id, token)
+                        if self.pending:
+                            out += self._catch_up(self._resync)
                 if not out and now - last_write >= self.heartbeat:
                     out = ": ping\n\n"
                 if out:
@@ -97,13 +128,29 @@ class EventStream:
         with self.app.app_context():
             return fn(*args)
 
+    def _still_alive(self):
+        """Whether the credentials behind the stream still hold (see ``sse_response``)."""
+        if self.alive is None:
+            return True
+        try:
+            return self._in_app(self.alive) is not False
+        except Exception:  # noqa: BLE001 — unknown is not "revoked": ask again at the next heartbeat
+            log.exception("checking whether the stream of %s may go on failed", self.user_id)
+            return True
+
     def _handle(self, item, sub):
         """(SSE text for ``item`` and whatever else is queued already, whether to close the stream)."""
         parts = []
         while item is not None:
             if item is CLOSE:
                 return "".join(parts), True
-            parts.append(self._catch_up(self._resync) if item is RESYNC else self._on_event(item))
+            if item is REPLACED:
+                return "".join(parts) + REPLACED_TEXT, True
+            if getattr(item, "type", None) == SESSION:
+                if not self._still_alive():
+                    return "".join(parts) + SESSION_EXPIRED, True
+            else:
+                parts.append(self._catch_up(self._resync) if item is RESYNC else self._on_event(item))
             if len(parts) >= MAX_BATCH:
                 break
             try:
@@ -130,11 +177,23 @@ class EventStream:
         return "".join(parts)
 
     def _start(self):
-        """Fix the stream's position: now, the client's cursor, or (after ``reset``) now."""
-        epoch = self.broker.epoch()
+        """Fix the stream's position: now, the client's cursor, all of a new log, or (after ``reset``) now."""
         if self.cursor is None:
+            # Should the broker fail now, "now" is lost: from then on the stream is blind (see the module).
+            self.cursor = blind_cursor(self.broker.known_epoch)
+            epoch = self.broker.epoch()
             self.epoch, self.entry = epoch, self.broker.latest(self.user_id)
-            self.continuous = True
+            self.cursor, self.continuous = None, True
+            return
+        epoch = self.broker.epoch()
+        known = parse_blind(self.cursor)
+        if known is not None:
+            if known and known != epoch:
+                # The log began a new life after the position was lost: everything in it came later.
+                self.epoch, self.entry, self.cursor = epoch, ZERO, None
+            else:
+                # Same log (or none known): nothing says which of its entries came after. Reload.
+                yield from self._reset(epoch)
             return
         cursor = parse_cursor(self.cursor)
         if cursor is None or cursor[0] != epoch:
@@ -214,13 +273,15 @@ class EventStream:
 
 
 def current_cursor(user_id):
-    """The cursor of "now" for ``user_id``, or None if the broker is unreachable.
+    """The cursor of "now" for ``user_id``; while the broker is unreachable, the "position unknown" one.
 
-    A page can render it into its stream URL (``?last_event_id=``) so that the stream resumes from the
-    moment the page was rendered: nothing published in between is lost.
+    A page renders it into its stream URL (``?last_event_id=``) so that the stream resumes from the
+    moment the page was rendered: nothing published in between is lost. A page rendered during an outage
+    carries the marker, and its stream replays or resets as one opened blind does (see the module).
     """
     broker = current_app.extensions["chat.broker"]
+    known = broker.known_epoch
     try:
         return f"{broker.epoch()}:{broker.latest(user_id)}"
     except BrokerUnavailable:
-        return None
+        return blind_cursor(known)
