@@ -9,6 +9,7 @@ user's open streams to look again at once.
 from flask import current_app, g, request
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from . import events
 from .actions import accounts, sessions
 
 login_manager = LoginManager()
@@ -118,10 +119,7 @@ def announce_revocation(user_id):
 
     Best effort: a stream that misses it still ends at its next heartbeat.
     """
-    try:
-        current_app.extensions["chat.broker"].publish_ephemeral([user_id], "session", {"reason": "revoked"})
-    except Exception:  # noqa: BLE001  (a broker outage must not undo a sign-out)
-        current_app.logger.warning("could not announce a revoked session", exc_info=True)
+    events.send_live([user_id], "session", {"reason": "revoked"})
 
 
 def init_app(app):
