@@ -37,4 +37,5 @@ demo: install
 	$(PYTHON) -m flask --app app demo
 
 test: install-test browser
+	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest

@@ -35,7 +35,7 @@ def redis_publish(port, subscribers, requests, clients=50):
             sub.terminate()
             sub.wait(5)
     header, row = _csv_rows(out)
-    fields = dict(zip(header[1:], row))
+    fields = dict(zip(header[1:], row, strict=False))
     return {"rps": float(fields["rps"]), "p50_ms": float(fields.get("p50_latency_ms", 0)),
             "p99_ms": float(fields.get("p99_latency_ms", 0)), "max_ms": float(fields.get("max_latency_ms", 0)),
             "clients": clients, "subscribers": subscribers, "requests": requests, "payload_bytes": len(PAYLOAD)}

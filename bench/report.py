@@ -115,7 +115,7 @@ class _Rows(list):
 
     def append(self, row):
         other = _get(self.scenario, "machine", "other_cpu_percent") if self.scenario else None
-        super().append(tuple(row) + (other,))
+        super().append((*tuple(row), other))
 
 
 def plot(out_dir, r):

@@ -5,7 +5,7 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import baselines, profile, report, seed, services, system
 from .monitor import Monitor
@@ -27,7 +27,7 @@ class Run:
         self.stream_worker_count = stream_workers
         self.stream_workers, self.sender = [], None
         self.started = time.monotonic()
-        self.results = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        self.results = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                         "mode": sizes.name, "sizes": sizes.as_dict(), "command": " ".join(sys.argv)}
         os.makedirs(self.out_dir, exist_ok=True)
         self._log = open(os.path.join(self.out_dir, "run.log"), "a")
@@ -120,7 +120,7 @@ class Run:
             if self.sender is not None:
                 try:
                     self.sender.call("close", timeout=10)
-                except Exception:  # noqa: BLE001 — shutting down anyway
+                except Exception:
                     pass
             for worker in self.stream_workers + ([self.sender] if self.sender else []):
                 worker.stop()
@@ -130,7 +130,7 @@ class Run:
             if not self.keep_db:
                 try:
                     db.drop()
-                except Exception as error:  # noqa: BLE001 — never mask the run's own error
+                except Exception as error:
                     self.log(f"could not drop {db.name}: {error}")
         results["duration_seconds"] = round(time.monotonic() - self.started, 1)
         self.log(f"done in {results['duration_seconds']} s")
@@ -182,7 +182,8 @@ class Run:
         self.log(f"baseline: pgbench single-row inserts into messages, {sizes.sends_concurrency} clients")
         base["pgbench_insert"] = self.measure(baselines.pgbench_inserts, db.url, data["pgbench_targets"],
                                               sizes.sends_concurrency, sizes.pgbench_seconds, self.out_dir)
-        self.log(f"  {base['pgbench_insert']['tps']:.0f} inserts/s, p99 {base['pgbench_insert']['latency_ms']['p99']} ms")
+        pgbench = base["pgbench_insert"]
+        self.log(f"  {pgbench['tps']:.0f} inserts/s, p99 {pgbench['latency_ms']['p99']} ms")
 
     def _scenarios(self, target, data):
         """Run the wanted scenarios against ``target``; the app gets a fresh server before each group, so

@@ -13,7 +13,7 @@ import json
 import random
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .workers import serve
 
@@ -89,7 +89,7 @@ def message_shape(cid, room, sender, t, step, seq):
     return json.dumps({
         "id": str(uuid.uuid4()), "conversation_id": room, "seq": seq, "sender_id": sender, "kind": "text",
         "body": f"bench message {cid}", "metadata": {"t": t, "s": step}, "client_id": cid, "attachments": [],
-        "created_at": datetime.now(timezone.utc).isoformat(), "edited_at": None, "deleted_at": None,
+        "created_at": datetime.now(UTC).isoformat(), "edited_at": None, "deleted_at": None,
     }, separators=(",", ":")).encode()
 
 
@@ -135,7 +135,7 @@ class Sender:
             cid = f"{prefix}-{i}"
             try:
                 status = await asyncio.wait_for(self._send(i, t, step, cid, target), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 status = "timeout"
             except (OSError, asyncio.IncompleteReadError) as error:
                 status = type(error).__name__
@@ -169,7 +169,7 @@ class Sender:
                 n += 1
                 try:
                     status = await asyncio.wait_for(self._send(n, t, step, cid, w % len(self.targets)), timeout)
-                except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError) as error:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
                     status = type(error).__name__
                 if status in (200, 201, 204):
                     latencies.append(time.monotonic() - t)

@@ -154,7 +154,7 @@ def gunicorn_argv(port):
     command = re.sub(r"\$\{PORT(:-[^}]*)?\}|\$PORT", str(port), command)
     argv = shlex.split(command)
     if argv and argv[0] == "gunicorn":
-        argv = [sys.executable, "-m", "gunicorn"] + argv[1:]
+        argv = [sys.executable, "-m", "gunicorn", *argv[1:]]
     return argv, command
 
 
@@ -172,7 +172,7 @@ class GunicornApp:
 
     def effective_config(self):
         """gunicorn's resolved settings for this command (``--print-config``), as a dict of strings."""
-        out = subprocess.run(self.argv + ["--print-config"], env=self.env, cwd=ROOT, capture_output=True,
+        out = subprocess.run([*self.argv, "--print-config"], env=self.env, cwd=ROOT, capture_output=True,
                              text=True, timeout=60)
         config = {}
         for line in out.stdout.splitlines():
@@ -223,7 +223,7 @@ class GunicornApp:
     def processes(self):
         try:
             master = psutil.Process(self.process.pid)
-            return [master] + master.children(recursive=True)
+            return [master, *master.children(recursive=True)]
         except psutil.NoSuchProcess:
             return []
 
@@ -251,7 +251,7 @@ class NullSSEServer:
                     "bench.nullsse:app"]
             self.procs.append(subprocess.Popen(argv, cwd=ROOT, stdout=self.log, stderr=self.log,
                                                start_new_session=True))
-        for port, proc in zip(self.ports, self.procs):
+        for port, proc in zip(self.ports, self.procs, strict=False):
             wait_for_port(port, 30, proc, "null SSE server")
         return self
 
@@ -260,7 +260,7 @@ class NullSSEServer:
         for proc in self.procs:
             try:
                 master = psutil.Process(proc.pid)
-                found += [master] + master.children(recursive=True)
+                found += [master, *master.children(recursive=True)]
             except psutil.NoSuchProcess:
                 pass
         return found

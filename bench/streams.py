@@ -98,6 +98,7 @@ class StreamSet:
         self.host, self.ports, self.path = "127.0.0.1", [], "/api/v1/events"
         self.tracking = False
         self.auto_resume = False  # reconnect a stream the server ended, after its retry delay, as EventSource does
+        self._retries = set()  # reconnect tasks in flight (asyncio keeps only weak references)
         self.lost = self.reconnects = 0
         self._reset_counters()
 
@@ -110,7 +111,8 @@ class StreamSet:
 
     def _reconnect(self, stream):
         if self.auto_resume and stream.state == "lost":
-            asyncio.ensure_future(self._retry(stream))
+            self._retries.add(task := asyncio.ensure_future(self._retry(stream)))
+            task.add_done_callback(self._retries.discard)
 
     async def _retry(self, stream, attempts=10):
         for _ in range(attempts):
@@ -154,7 +156,7 @@ class StreamSet:
         try:
             await asyncio.wait_for(loop.create_connection(lambda: stream, self.host, stream.port), timeout)
             result = await asyncio.wait_for(asyncio.shield(stream.opened), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             result = "timeout"
         except OSError as error:
             result = type(error).__name__ + (f" errno {error.errno}" if error.errno else "")

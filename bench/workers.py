@@ -31,7 +31,7 @@ async def _serve(conn, handler):
             return
         try:
             result = await getattr(handler, "op_" + op)(**command)
-        except Exception as error:  # noqa: BLE001 — reported to the orchestrator, which stops the run
+        except Exception as error:
             result = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
         conn.send(result)
 

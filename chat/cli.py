@@ -23,7 +23,7 @@ def demo_command(password):
     """Create demo people (alice, bob, carol) and the "book-club" group, to try the app at once."""
     from . import demo
     people = demo.seed(password)
-    click.echo("Demo people (password: %s): %s" % (password, ", ".join(p["username"] for p in people)))
+    click.echo("Demo people (password: {}): {}".format(password, ", ".join(p["username"] for p in people)))
     click.echo(f"Sign in at {sign_in_url()} (or at /login on whatever address your server runs).")
 
 

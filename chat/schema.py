@@ -3,7 +3,7 @@
 Postgres' schema of record is ``supabase/migrations/*.sql``; SQLite's is created from this metadata by
 ``chat.migrations``. ``tests/test_schema_parity.py`` proves the two define the same tables and columns.
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -25,19 +25,19 @@ class UTCDateTime(sa.TypeDecorator):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime; use chat.schema.utcnow()")
         if value is not None and dialect.name == "sqlite":
-            return value.astimezone(timezone.utc).replace(tzinfo=None)
+            return value.astimezone(UTC).replace(tzinfo=None)
         return value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def utcnow():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 users = sa.Table(

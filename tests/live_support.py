@@ -285,7 +285,7 @@ class Listener(threading.Thread):
 class Received:
     """One event as a client saw it; its JSON is decoded when first looked at."""
 
-    __slots__ = ("type", "id", "raw", "_data")
+    __slots__ = ("_data", "id", "raw", "type")
 
     def __init__(self, event_type, event_id, raw):
         self.type, self.id, self.raw, self._data = event_type, event_id, raw, None

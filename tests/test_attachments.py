@@ -4,7 +4,6 @@ import struct
 import zlib
 
 import pytest
-
 from PIL import Image
 
 from .web_support import text, web_as_fixture  # noqa: F401  (fixture)

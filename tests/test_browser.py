@@ -240,7 +240,7 @@ def test_reconnect_gets_every_message_once(server, people, new_page):
     page.locator(".msg__body", has_text="after the cut 2").wait_for()
     time.sleep(1)  # any duplicate from a replay would have arrived by now
     texts = page.locator(".messages .msg__body").all_inner_texts()
-    expected = ["before the cut"] + sent + ["after the cut 1", "after the cut 2"]
+    expected = ["before the cut", *sent, "after the cut 1", "after the cut 2"]
     assert [t for t in texts if t in expected] == expected
     ids = page.locator(".messages .msg").evaluate_all("els => els.map(e => e.id)")
     assert len(ids) == len(set(ids))

@@ -3,7 +3,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from flask import Flask
 
 from chat import create_app

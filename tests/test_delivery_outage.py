@@ -23,7 +23,7 @@ from chat.delivery.instance import instance_id
 from .conftest import TEST_CONFIG
 from .services import RedisServer, create_postgres_database
 from .test_live_sse import StreamReader
-from .test_web_support import web_as_fixture  # noqa: F401  (fixture)
+from .web_support import web_as_fixture  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.redis
 
@@ -86,7 +86,7 @@ def test_a_stream_opened_during_an_outage_gets_what_the_relay_published_before_i
     own_redis.start()  # empty: a new life of the log
     assert relay.publish_pending() >= 3  # the backlog goes out before the stream looks again
     bodies = created(reader, 3)
-    assert [f'"body":"{m["body"]}"' in body for m, body in zip(sent, bodies)] == [True] * 3
+    assert [f'"body":"{m["body"]}"' in body for m, body in zip(sent, bodies, strict=False)] == [True] * 3
     messages.send_message(alice["id"], book_club["id"], "after")
     assert '"body":"after"' in created(reader, 1)[0]  # and then live, nothing twice
     response.close()

@@ -8,15 +8,16 @@ import time
 import pytest
 import requests
 
-from .services import PG_ADMIN_URL, free_port, unavailable
 from .live_support import ROOT, Listener, wait_until
+from .services import PG_ADMIN_URL, free_port, unavailable
 
 
 def load_config(env):
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        spec = importlib.util.spec_from_file_location("gunicorn_conf_under_test", os.path.join(ROOT, "gunicorn.conf.py"))
+        path = os.path.join(ROOT, "gunicorn.conf.py")
+        spec = importlib.util.spec_from_file_location("gunicorn_conf_under_test", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
@@ -65,7 +66,7 @@ def _gunicorn(tmp_path, workers, extra_env=None):
     env.pop("REDIS_URL", None)
     env.update(extra_env or {})
     spec = "chat:create_app({'PASSWORD_HASH_COST': 'fast', 'RATELIMIT_ENABLED': False, 'SSE_HEARTBEAT_SECONDS': 1})"
-    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 — closed by the caller's process wait
+    log = open(tmp_path / "gunicorn.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", spec, "-c", "gunicorn.conf.py"], cwd=ROOT,
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     return process, port, tmp_path / "gunicorn.log"

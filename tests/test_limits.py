@@ -14,7 +14,7 @@ from chat.config import from_environment
 from chat.security import TOO_MANY, limiter
 
 from .conftest import TEST_CONFIG, Api, IsolatedClient, _truncate_postgres
-from .test_web_support import WebClient, text
+from .web_support import WebClient, text
 
 
 @pytest.fixture

@@ -181,7 +181,7 @@ def test_rls_is_enabled_on_every_table(pg):
 
 def test_anon_has_no_privilege_and_no_policy(pg):
     with pg.as_server() as cur:
-        for table in TABLES + ["schema_migrations"]:
+        for table in [*TABLES, "schema_migrations"]:
             for privilege in ("select", "insert", "update", "delete"):
                 cur.execute("select has_table_privilege('anon', %s, %s)", (f"public.{table}", privilege))
                 assert cur.fetchone()[0] is False, (table, privilege)
@@ -213,18 +213,16 @@ def test_policy_helpers_are_pinned_and_not_for_anon(pg):
 
 
 def test_anon_sees_nothing_at_all(pg, world):
-    for table in TABLES + ["schema_migrations"]:
-        with pg.as_role("anon") as cur:
-            with pytest.raises(errors.InsufficientPrivilege):
-                cur.execute(f"select * from public.{table}")
+    for table in [*TABLES, "schema_migrations"]:
+        with pg.as_role("anon") as cur, pytest.raises(errors.InsufficientPrivilege):
+            cur.execute(f"select * from public.{table}")
     for table in ("users", "conversations", "messages"):
-        with pg.as_role("anon", world["alice"]) as cur:  # claims do not help anon either
-            with pytest.raises(errors.InsufficientPrivilege):
-                cur.execute(f"select count(*) from public.{table}")
+        with pg.as_role("anon", world["alice"]) as cur, \
+                pytest.raises(errors.InsufficientPrivilege):  # claims do not help anon either
+            cur.execute(f"select count(*) from public.{table}")
     for helper in ("is_member", "conversation_role", "created_conversation"):
-        with pg.as_role("anon") as cur:
-            with pytest.raises(errors.InsufficientPrivilege):
-                cur.execute(f"select public.{helper}(%s)", (world["bc"],))
+        with pg.as_role("anon") as cur, pytest.raises(errors.InsufficientPrivilege):
+            cur.execute(f"select public.{helper}(%s)", (world["bc"],))
 
 
 # --- what alice sees ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from chat.schema import api_tokens, utcnow
 from chat.schema import sessions as sessions_table
 
 from .test_events_api import open_stream
-from .test_web_support import WebClient, text
+from .web_support import WebClient, text
 
 
 def sign_in(app, user, remember=False):

@@ -3,7 +3,7 @@ import pytest
 
 from chat.actions import conversations, inbox, messages
 
-from .test_web_support import text, web_as_fixture  # noqa: F401  (fixtures)
+from .web_support import text, web_as_fixture  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -135,9 +135,8 @@ class Audit(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "script":
-            if not (attrs.get("src") or "").startswith("/static/"):
-                self.problems.append(f"script {attrs}")
+        if tag == "script" and not (attrs.get("src") or "").startswith("/static/"):
+            self.problems.append(f"script {attrs}")
         if tag in ("iframe", "object", "embed", "base", "frame"):
             self.problems.append(tag)
         if tag == "style" and "nonce" not in attrs:
@@ -145,9 +144,9 @@ class Audit(HTMLParser):
         for name, value in attrs.items():
             if name.startswith("on"):
                 self.problems.append(f"{tag} {name}")
-            if name in ("href", "src", "action", "hx-get", "hx-post") and value:
-                if not value.startswith(("/", "#", "https://", "http://", "data:image/")):
-                    self.problems.append(f"{tag} {name}={value}")
+            if name in ("href", "src", "action", "hx-get", "hx-post") and value and \
+                    not value.startswith(("/", "#", "https://", "http://", "data:image/")):
+                self.problems.append(f"{tag} {name}={value}")
             if name in ("hx-get", "hx-post") and "logout" in value:
                 self.problems.append(f"{tag} {name}={value}")
             if name == "hx-trigger" and "load" in value:

@@ -42,7 +42,8 @@ def _sql_timings(conn, sql, params, samples, as_user=None):
         t = time.perf_counter()
         with conn.transaction():
             if as_user:
-                conn.execute("select set_config('request.jwt.claims', %s, true), set_config('role', 'authenticated', true)",
+                conn.execute("select set_config('request.jwt.claims', %s, true), "
+                             "set_config('role', 'authenticated', true)",
                              (json.dumps({"sub": as_user, "role": "authenticated"}),))
             conn.execute(sql, params, prepare=True).fetchall()
         timings.append(time.perf_counter() - t)

@@ -51,7 +51,8 @@ def make(run, db):
         pg_ids = seed.directs(app, pg_pairs)
         others = people[:sizes.inbox_conversations]
         hub_ids = seed.directs(app, [(hub, other) for other in others])
-        seed.send_one_each(app, [(other, cid, f"hello hub, from {other['key']}") for other, cid in zip(others, hub_ids)])
+        seed.send_one_each(app, [(other, cid, f"hello hub, from {other['key']}")
+                                 for other, cid in zip(others, hub_ids, strict=False)])
         run.log(f"  {len(hub_ids) + 2 * pairs} direct conversations made in {time.monotonic() - t:.1f} s")
 
     app.extensions["chat.db"].dispose()
@@ -63,10 +64,10 @@ def make(run, db):
     run.log(f"  {marked} set-up outbox rows marked published (no stream existed when they happened)")
     return {
         "people": people, "hub": hub,
-        "storm_groups": list(zip(storm_ids, storm_members)),
+        "storm_groups": list(zip(storm_ids, storm_members, strict=False)),
         "fanout_id": fanout_id, "fanout_members": fanout_members,
-        "small_people": small_people, "small_groups": list(zip(small_ids, small_members)),
-        "send_pairs": [(cid, list(pair)) for cid, pair in zip(send_ids, send_pairs)],
-        "pgbench_targets": [(cid, pair[0]["id"]) for cid, pair in zip(pg_ids, pg_pairs)],
+        "small_people": small_people, "small_groups": list(zip(small_ids, small_members, strict=False)),
+        "send_pairs": [(cid, list(pair)) for cid, pair in zip(send_ids, send_pairs, strict=False)],
+        "pgbench_targets": [(cid, pair[0]["id"]) for cid, pair in zip(pg_ids, pg_pairs, strict=False)],
         "history_id": history_id, "history_reader": history_pair[0],
     }

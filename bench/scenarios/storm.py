@@ -6,8 +6,8 @@ message must reach each member's stream exactly once, across the drop.
 """
 import time
 
-from ..targets import collect, merge_summaries, stream_stats, wait_for_quiet, wait_for_settled
 from ..stats import summary_ms
+from ..targets import collect, merge_summaries, stream_stats, wait_for_quiet, wait_for_settled
 from ..workers import call_all
 from . import send_errors, tally
 

@@ -73,7 +73,7 @@ UNCHANGED = object()  # avatar_url not given (None/"" clears it)
 
 
 def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None,
-                   avatar_url: str | None | object = UNCHANGED) -> Me:
+                   avatar_url: str | object | None = UNCHANGED) -> Me:
     """Change the fields given (None leaves display_name and bio as they are); return the user.
 
     ``avatar_url``: an ``https://`` URL, or None/"" to clear it (see ``users.avatar_url``).

@@ -61,7 +61,7 @@ def create_group(actor_id: str, name: str, member_ids: Iterable[str] = ()) -> Co
             id=conversation_id, kind="group", name=name, direct_key=None, created_by=actor_id,
             last_seq=0, created_at=now, updated_at=now))
         _add_memberships(conn, conversation_id, [(actor_id, "owner")] + [(m, "member") for m in ids], now)
-        for user_id in [actor_id] + ids:
+        for user_id in [actor_id, *ids]:
             events.record(conn, "member.added", conversation_id,
                           {"conversation_id": conversation_id, "user_id": user_id, "by": actor_id})
         return inbox.conversation_for(conn, actor_id, conversation_id)

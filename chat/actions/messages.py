@@ -37,7 +37,7 @@ def send_message(actor_id, conversation_id, body, client_id=None, kind="text", m
             # Only a database still on the older (sender, client_id) constraint gets here: the id was
             # used in another conversation. Refuse rather than answer with nothing or that other message.
             raise Conflict("This message id was already used for another message.", field="client_id",
-                           code="client_id_taken")
+                           code="client_id_taken") from None
         return existing, False
 
 

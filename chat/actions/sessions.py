@@ -14,9 +14,9 @@ from flask import current_app
 
 from ..db import transaction
 from ..errors import NotFound
+from ..read.presenters import USER_COLUMNS, iso, user_dict
 from ..schema import accounts, api_tokens, sessions, users, utcnow
 from . import validate
-from ..read.presenters import USER_COLUMNS, iso, user_dict
 
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_USER_AGENT = 300

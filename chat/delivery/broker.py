@@ -58,7 +58,7 @@ def make_queue(maxsize):
 class Subscription:
     """One open stream's queue of live events. ``on_overflow`` runs if it fills (e.g. to close the socket)."""
 
-    __slots__ = ("user_id", "queue", "closed", "on_overflow", "opened_at")
+    __slots__ = ("closed", "on_overflow", "opened_at", "queue", "user_id")
 
     def __init__(self, user_id, maxsize):
         self.user_id = user_id
@@ -192,5 +192,5 @@ class Broker:
             if sub.on_overflow is not None:
                 try:
                     sub.on_overflow()
-                except Exception:  # noqa: BLE001 — best effort; the stream also sees ``closed``
+                except Exception:
                     log.exception("closing an overflowing stream failed")

@@ -37,7 +37,7 @@ def json_text(value):
 class Shared:
     """A payload shared by every recipient of one event in this process, serialized at most once."""
 
-    __slots__ = ("value", "_json")
+    __slots__ = ("_json", "value")
 
     def __init__(self, value, json_cache=None):
         self.value = value
@@ -52,7 +52,7 @@ class Shared:
 class Event:
     """One event for one user. Durable events carry their log ``entry``; typing and presence do not."""
 
-    __slots__ = ("type", "base", "extra", "epoch", "entry", "conversation_id", "row", "k")
+    __slots__ = ("base", "conversation_id", "entry", "epoch", "extra", "k", "row", "type")
 
     def __init__(self, type, base, extra=None, epoch=None, entry=None, conversation_id=None, row=0, k=0):
         self.type = type

@@ -46,7 +46,7 @@ def _recipients(row, members, bulk=False):
         added = row.payload.get("user_id")
         return [added] if added in members else []
     if row.event_type == "member.removed" and row.payload.get("user_id") not in members:
-        return members + [row.payload["user_id"]]
+        return [*members, row.payload["user_id"]]
     return members
 
 

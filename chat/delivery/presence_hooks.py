@@ -72,6 +72,6 @@ def quietly(fn, *args, default=None):
     """``fn(*args)``, or ``default`` (logged) if it fails: live-only work is best effort."""
     try:
         return fn(*args)
-    except Exception as error:  # noqa: BLE001 — live-only events are best effort
+    except Exception as error:
         log.warning("live event skipped: %s: %s", type(error).__name__, error)
         return default

@@ -63,7 +63,7 @@ class PubSubReader:
                 self.connected = True
                 self.broker.broadcast_local(RESYNC)
                 self._read(pubsub)
-            except Exception as error:  # noqa: BLE001 — any failure means: reconnect
+            except Exception as error:
                 if not self._stopping:
                     log.warning("Redis Pub/Sub connection lost (%s); reconnecting", error)
             finally:
@@ -103,7 +103,7 @@ class PubSubReader:
     def _dispatch(self, data):
         try:
             self.broker.on_message(data)
-        except Exception:  # noqa: BLE001 — one bad message must not stop the feed
+        except Exception:
             log.exception("could not dispatch a live event")
 
 
@@ -112,5 +112,5 @@ def _close_quietly(pubsub, client):
         if thing is not None:
             try:
                 thing.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass

@@ -68,7 +68,7 @@ class RedisBroker(Broker):
         if self.keys is None:
             try:
                 namespace = self._namespace()
-            except Exception as error:  # noqa: BLE001 — the database is unreachable: like an outage
+            except Exception as error:
                 raise BrokerUnavailable(f"the database's identity is unknown: {error}") from error
             self.keys = Keys(namespace)
         return self.keys
@@ -225,7 +225,7 @@ class RedisBroker(Broker):
             raise BrokerUnavailable(f"Redis: {error}") from error
         if any(v is None for v in values):
             raise CursorTooOld("the payload of a logged event has expired")
-        shared = {name: Shared(json.loads(value), value) for name, value in zip(names, values)}
+        shared = {name: Shared(json.loads(value), value) for name, value in zip(names, values, strict=False)}
         return [Event(f["t"], shared[f["b"]], json.loads(f["x"]) if f["x"] else None, epoch, entry,
                       f["c"] or None, int(f["r"]), int(f["k"])) for entry, f in entries]
 

@@ -114,10 +114,10 @@ def script_args(row_id, conversation_id, deliveries, log_length, keys=None, blob
         group_args += own_json or []
         live.append(f'[{json_text(event_type)},{json_text(name)},{k},{json_text(people)},'
                     f'{"[" + ",".join(own_json) + "]" if own else "null"}]')
-    message = '{"r":%d,"c":%s,"b":{%s},"g":[%s]}' % (
-        row_id, json_text(conversation_id), ",".join(blob_json), ",".join(live))
+    message = (f'{{"r":{row_id:d},"c":{json_text(conversation_id)},"b":{{{",".join(blob_json)}}},'
+               f'"g":[{",".join(live)}]}}')
     args = [row_id, secrets.token_hex(6), DEDUPE_SECONDS, log_length, blob_seconds, keys.channel,
-            conversation_id or "", message, len(names)] + blob_args + group_args
+            conversation_id or "", message, len(names), *blob_args, *group_args]
     return names_used, args
 
 

@@ -100,7 +100,7 @@ class Relay:
             if time.monotonic() - self._last_warning > 30:
                 self._last_warning = time.monotonic()
                 log.warning("broker unavailable, events wait in the outbox: %s", error)
-        except Exception:  # noqa: BLE001 — the sweep retries; a crash here would stop all delivery
+        except Exception:
             log.exception("publishing the outbox failed")
         return False
 
@@ -165,9 +165,9 @@ def screen(conn, rows):
 
     Every row names an existing conversation, of which its payload claims no other. A message event
     names a message of that conversation with the payload's seq, sender and kind, a body that the message
-    has or had (none, and deleted, for ``message.deleted``), and only our own attachment links. ``member.added`` and ``read`` name a
-    member, or someone a later row of the batch removes; ``member.removed`` names someone of a group
-    who is no longer a member, or whom a later row adds back.
+    has or had (none, and deleted, for ``message.deleted``), and only our own attachment links.
+    ``member.added`` and ``read`` name a member, or someone a later row of the batch removes;
+    ``member.removed`` names someone of a group who is no longer a member, or whom a later row adds back.
     """
     claims = [(row, _claims(row)) for row in rows]
     cids = {c["conversation_id"] for _, c in claims if c}
@@ -297,5 +297,5 @@ def _lock_conversations(conn, conversation_ids):
 def _run_quietly(fn):
     try:
         fn()
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("background task %s failed", getattr(fn, "__name__", fn))

@@ -30,7 +30,7 @@ from .events import (
     parse_blind,
     parse_cursor,
 )
-from .sse import SEND_BUFFER, cut_off, format_event, json_render, limit_send_buffer
+from .sse import cut_off, format_event, json_render, limit_send_buffer
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class EventStream:
             return True
         try:
             return self._in_app(self.alive) is not False
-        except Exception:  # noqa: BLE001 — unknown is not "revoked": ask again at the next heartbeat
+        except Exception:
             log.exception("checking whether the stream of %s may go on failed", self.user_id)
             return True
 
@@ -267,7 +267,7 @@ class EventStream:
         try:
             with self.app.app_context():
                 return list(self.render(event) or ())
-        except Exception:  # noqa: BLE001 — one bad fragment must not end everyone's stream
+        except Exception:
             log.exception("rendering a %s event failed", event["type"])
             return []
 

@@ -74,7 +74,7 @@ def member_view(role: str, unread_count: int, last_read_seq: int) -> dict:
 class Members:
     """One conversation's members: every id with its role and read mark, and the first few in full."""
 
-    __slots__ = ("ids", "state", "shown")
+    __slots__ = ("ids", "shown", "state")
 
     def __init__(self):
         self.ids, self.state, self.shown = [], {}, []

@@ -19,7 +19,7 @@ def html_error(status, message, needs_sign_in=False, headers=None):
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
     try:
         body = render_template(template, message=message, status=status)
-    except Exception:  # noqa: BLE001 — the layout needs the database, which may be what failed
+    except Exception:
         log.exception("rendering the %s page failed", status)
         body = message
     return body, status, headers or {}

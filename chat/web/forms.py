@@ -7,7 +7,6 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 
-
 class SignupForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
     username = StringField("Username", validators=[DataRequired("Choose a username.")],
@@ -46,4 +45,4 @@ class AddMemberForm(FlaskForm):
 def attach_error(form, error, default_field):
     """Show an ``ActionError`` next to the field it names (or ``default_field``)."""
     field = getattr(form, error.field or "", None) or getattr(form, default_field)
-    field.errors = list(field.errors or []) + [error.message]
+    field.errors = [*list(field.errors or []), error.message]
