@@ -20,6 +20,7 @@ class Member(User):
 
     role: str  # "owner" | "admin" | "member"
     last_read_seq: int
+    joined_at: str
 
 
 class Attachment(TypedDict):

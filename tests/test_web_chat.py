@@ -1,11 +1,13 @@
 """One conversation in HTML: the page and the panel, history pages, sending, editing, deleting, attachments."""
+import html
 import io
+import json
 import re
 
 import pytest
 from PIL import Image
 
-from chat.actions import conversations, history, inbox, messages
+from chat.actions import conversations, history, inbox, members, messages
 from chat.web import live
 
 from .web_support import fragment, text, web_as_fixture, web_fixture  # noqa: F401  (fixtures)
@@ -214,3 +216,16 @@ def test_the_pending_bubble_is_the_message_partial_in_a_template(web_as, alice, 
     assert 'class="msg msg--text"' in template and f'data-sender-id="{alice["id"]}"' in template
     assert "data-retry" in template and "data-cancel" in template and "msg__actions" not in template
     assert f'data-max-upload-bytes="{app.config["MAX_UPLOAD_BYTES"]}"' in page
+
+
+def test_the_page_knows_when_each_member_joined_so_seen_counts_only_those_there(web_as, alice, dave, book_club):
+    """UX U5: "Seen by everyone" must not count someone added after the message was sent."""
+    sent = say(alice, book_club, "Chapter 7?")
+    members.add_member(alice["id"], book_club["id"], dave["id"])
+    conversation = inbox.get_conversation(alice["id"], book_club["id"])
+    joined = {m["id"]: m["joined_at"] for m in conversation["members"]}
+    assert joined[dave["id"]] > sent["created_at"] >= joined[alice["id"]]
+    page = text(web_as(alice).get(f"/c/{book_club['id']}"))
+    attribute = re.search(r"data-joined='([^']*)'", page).group(1)
+    assert json.loads(html.unescape(attribute)) == joined
+    assert f'data-created-at="{sent["created_at"]}"' in page

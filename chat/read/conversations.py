@@ -86,7 +86,8 @@ def members_by_conversation(conn, conversation_ids, shown: int | None = MEMBERS_
     if not conversation_ids:
         return found
     rows = conn.execute(
-        sa.select(memberships.c.conversation_id, memberships.c.role, memberships.c.last_read_seq, *USER_COLUMNS)
+        sa.select(memberships.c.conversation_id, memberships.c.role, memberships.c.last_read_seq,
+                  memberships.c.joined_at, *USER_COLUMNS)
         .join(users, users.c.id == memberships.c.user_id)
         .where(memberships.c.conversation_id.in_(conversation_ids))
         .order_by(memberships.c.conversation_id, memberships.c.joined_at, users.c.username))
@@ -96,7 +97,8 @@ def members_by_conversation(conn, conversation_ids, shown: int | None = MEMBERS_
         group.ids.append(user_id)
         group.state[user_id] = (r.role, r.last_read_seq)
         if shown is None or len(group.shown) < shown:
-            group.shown.append({**user_dict(r), "role": r.role, "last_read_seq": r.last_read_seq})
+            group.shown.append({**user_dict(r), "role": r.role, "last_read_seq": r.last_read_seq,
+                                "joined_at": iso(r.joined_at)})
     return found
 
 

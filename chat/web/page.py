@@ -55,6 +55,11 @@ def reads_by_member(conversation):
     return {m["id"]: m["last_read_seq"] for m in conversation["members"]}
 
 
+def joined_by_member(conversation):
+    """``{user_id: joined_at}``: "Seen by everyone" counts only those who were members when it was sent."""
+    return {m["id"]: m.get("joined_at") for m in conversation["members"]}
+
+
 def names_by_member(conversation):
     return {m["id"]: m["display_name"] for m in conversation["members"]}
 
@@ -78,6 +83,7 @@ def init_app(app):
     app.jinja_env.globals.update(sidebar_conversations=sidebar_conversations, other_member=other_member,
                                  conversation_title=conversation_title, dom_id=dom_id, csp_nonce=csp_nonce,
                                  reads_by_member=reads_by_member, names_by_member=names_by_member,
+                                 joined_by_member=joined_by_member,
                                  presence_status=presence_status, path_for=path_for,
                                  render_message=render_message, chat_event=chat_event,
                                  pending_placeholder=pending_placeholder, max_body_length=MAX_BODY)

@@ -124,7 +124,12 @@
       if (!last || chat.dataset.history) return;
       var seq = parseInt(last.dataset.seq, 10);
       var reads = json(chat, "reads");
-      var others = Object.keys(reads).filter(function (id) { return id !== me; });
+      var joined = json(chat, "joined");
+      var sentAt = Date.parse(last.dataset.createdAt || "") || Infinity;
+      // Only people who were members when it was sent: someone added later has not "seen" it.
+      var others = Object.keys(reads).filter(function (id) {
+        return id !== me && !(Date.parse(joined[id] || "") > sentAt);
+      });
       var seen = others.filter(function (id) { return reads[id] >= seq; }).length;
       var text = chat.dataset.kind === "direct" ? (seen ? "Seen" : "Sent")
         : (seen === 0 ? "Sent" : seen === others.length ? "Seen by everyone" : "Seen by " + seen);
@@ -139,6 +144,11 @@
       if (!userId || !seq) return;
       var reads = json(chat, "reads");
       if ((reads[userId] || 0) >= seq) return;
+      if (!(userId in reads)) {  // a member added since the page loaded: they joined just now
+        var joined = json(chat, "joined");
+        joined[userId] = new Date().toISOString();
+        chat.dataset.joined = JSON.stringify(joined);
+      }
       reads[userId] = seq;
       chat.dataset.reads = JSON.stringify(reads);
     }
