@@ -47,7 +47,8 @@ def wait_connected(broker):
 def outage_app(app, own_redis):
     """The conftest app delivering through a Redis of its own, named after the database, as in production."""
     app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
-    broker = make_broker({"REDIS_URL": own_redis.url, "REDIS_SOCKET_TIMEOUT": 0.5}, app.extensions["chat.db"])
+    broker = make_broker({**app.config, "REDIS_URL": own_redis.url, "REDIS_SOCKET_TIMEOUT": 0.5},
+                         app.extensions["chat.db"])
     app.extensions["chat.broker"] = broker
     app.extensions["chat.relay"].broker = broker
     wait_connected(broker)
