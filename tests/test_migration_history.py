@@ -8,6 +8,7 @@ second tool finds nothing to do, and both write the same rows to ``supabase_migr
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -80,6 +81,10 @@ def test_cli_first_then_flask_finds_nothing_to_do(cli, fresh_url):
     output = _push(cli, fresh_url)
     assert all(f"Applying migration {stem}.sql" in output for stem in STEMS), output
     cli_rows = _history(fresh_url)
+    release = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],  # the Procfile's
+                             cwd=ROOT, capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "DATABASE_URL": fresh_url, "SECRET_KEY": "x" * 32})
+    assert release.returncode == 0 and "up to date" in release.stdout, release.stdout + release.stderr
     assert _upgrade(fresh_url) == []
     assert _upgrade(fresh_url) == []
     assert "Remote database is up to date" in _push(cli, fresh_url)
