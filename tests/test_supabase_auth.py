@@ -228,3 +228,15 @@ def test_rls_sees_the_tokens_own_sub(supa, jwks, rsa_key):
     with transaction(payload["sub"]) as conn:  # how every action of this person runs
         assert conn.execute(sa.text("select auth.uid()::text, auth.role()")).one() == (payload["sub"],
                                                                                       "authenticated")
+
+
+def test_profiles_from_awkward_metadata(supa, jwks, rsa_key, alice):
+    phone_only = claims(jwks, email=None, user_metadata={"full_name": "Bad\x00Name", "name": "N" * 200})
+    response = me(supa, sign(phone_only, rsa_key))
+    assert response.status_code == 200, response.json
+    assert response.json["display_name"] == "N" * 80  # the unstorable one is skipped, the long one cut
+    assert response.json["email"] == f"{phone_only['sub']}@supabase.invalid"
+    taken = claims(jwks, user_metadata={"user_name": "alice"})  # alice is a chat username already
+    response = me(supa, sign(taken, rsa_key))
+    assert response.status_code == 200 and response.json["username"] == f"alice_{taken['sub'][:6]}"
+    assert response.json["display_name"] == "alice"  # named from user_name when there is no full name

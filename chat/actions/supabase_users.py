@@ -35,10 +35,19 @@ def profile_for_claims(claims: dict) -> Me:
         return found
     metadata = claims.get("user_metadata") if isinstance(claims.get("user_metadata"), dict) else {}
     email = _email(claims.get("email"), user_id)
-    display_name = next((str(metadata[k]).strip()[:80] for k in ("full_name", "name", "display_name", "user_name")
-                         if isinstance(metadata.get(k), str) and metadata[k].strip()), None)
+    display_name = next((name for k in ("full_name", "name", "display_name", "user_name")
+                         if (name := _display_name(metadata.get(k)))), None)
     base = _username_base(metadata.get("user_name") or metadata.get("preferred_username") or email.split("@")[0])
     now = utcnow()
+    try:
+        _create(user_id, email, display_name, base, now)
+    except sa.exc.IntegrityError:
+        if get_me(user_id) is None:  # not a concurrent first request of the same person: a real conflict
+            raise Conflict("That profile could not be made; try again.", code="conflict") from None
+    return get_me(user_id)
+
+
+def _create(user_id, email, display_name, base, now):
     with transaction() as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.id == user_id)).first() is None:
             if conn.execute(sa.select(accounts.c.user_id).where(accounts.c.email == email)).first():
@@ -48,7 +57,14 @@ def profile_for_claims(claims: dict) -> Me:
                                                display_name=display_name or username, bio="", created_at=now))
             conn.execute(accounts.insert().values(user_id=user_id, email=email, password_hash=NO_PASSWORD,
                                                   created_at=now))
-    return get_me(user_id)
+
+
+def _display_name(value):
+    """A storable display name from user metadata, or None (a bad one falls back to the username)."""
+    try:
+        return validate.optional_text(value.strip()[:80], "display_name", 80) if isinstance(value, str) else None
+    except Invalid:
+        return None
 
 
 def _email(value, user_id):
