@@ -13,7 +13,7 @@ PYTHON ?= $(SYSTEM_PYTHON)
 VENV :=
 endif
 
-.PHONY: run test demo install install-test browser
+.PHONY: run test demo install install-test browser supabase-cli
 
 .venv/bin/python:
 	$(SYSTEM_PYTHON) -m venv .venv || { echo "Install venv support first: sudo apt install python3-venv"; exit 1; }
@@ -24,11 +24,21 @@ install: $(VENV)
 install-test: $(VENV)
 	$(PYTHON) -m pip install -q -e '.[test]'
 
-# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here). `supabase db lint`
+# needs the plpgsql_check extension in the PostgreSQL server the tests use (Debian's package for 15).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	dpkg -s postgresql-15-plpgsql-check >/dev/null 2>&1 || missing="$$missing postgresql-15-plpgsql-check"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq $$missing; fi; fi
+
+# The Supabase CLI, pinned, from npm into .tools/ (tests/test_migration_history.py runs it; SUPABASE_CLI overrides).
+SUPABASE_CLI_VERSION := 2.117.0
+SUPABASE_CLI := .tools/node_modules/.bin/supabase
+supabase-cli:
+	@[ "$$($(SUPABASE_CLI) --version 2>/dev/null)" = "$(SUPABASE_CLI_VERSION)" ] || \
+	  npm install --silent --no-save --no-audit --no-fund --prefix .tools supabase@$(SUPABASE_CLI_VERSION)
 
 run: install
 	$(PYTHON) -m flask --app app run
@@ -36,6 +46,6 @@ run: install
 demo: install
 	$(PYTHON) -m flask --app app demo
 
-test: install-test browser
+test: install-test browser supabase-cli
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest

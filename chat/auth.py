@@ -6,10 +6,12 @@ random secret of a ``sessions`` row, never the user id: ``load_user`` accepts it
 of the cookie. ``stream_alive`` gives event streams the same check, and ``announce_revocation`` tells the
 user's open streams to look again at once.
 """
+import time
+
 from flask import current_app, g, request
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from . import events
+from . import events, supabase_auth
 from .actions import accounts, sessions
 
 login_manager = LoginManager()
@@ -21,13 +23,15 @@ class User(UserMixin):
     """The signed-in person; ``data`` is their user dict (with email).
 
     ``session_secret``/``session_id`` name the browser session, ``token_id`` the bearer token that
-    authenticated this request (one of the two).
+    authenticated this request (one of the two); ``token_expires`` (epoch seconds) marks a Supabase
+    access token instead, live until it expires.
     """
 
-    def __init__(self, data, session_secret=None, session_id=None, token_id=None):
+    def __init__(self, data, session_secret=None, session_id=None, token_id=None, token_expires=None):
         self.data = data
         self.id = data["id"]
         self.session_secret, self.session_id, self.token_id = session_secret, session_id, token_id
+        self.token_expires = token_expires
 
     def get_id(self):
         return self.session_secret
@@ -57,7 +61,12 @@ def load_user_from_bearer(req):
         return None
     found = accounts.token_credential(token)
     if found is None:
-        return None
+        supabase = supabase_auth.user_for_token(token)  # None unless SUPABASE_URL is set
+        if supabase is None:
+            return None
+        g.auth_via_bearer = True
+        data, claims = supabase
+        return User(data, token_expires=claims["exp"])
     g.auth_via_bearer = True
     data, token_id = found
     return User(data, token_id=token_id)
@@ -101,6 +110,9 @@ def stream_alive(user):
     One indexed lookup per call; it pushes its own app context, since a stream outlives its request.
     """
     app = current_app._get_current_object()
+    expires = user.token_expires  # read now: ``user`` may be the request's proxy
+    if expires is not None:
+        return lambda: time.time() < expires
     if user.token_id:
         check, credential = sessions.token_is_live, user.token_id
     else:

@@ -112,6 +112,11 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "RATE_LIMIT_MEMBERS": env.get("RATE_LIMIT_MEMBERS") or "60/minute;600/hour",
         "RATE_LIMIT_STREAMS": env.get("RATE_LIMIT_STREAMS") or "60/minute",
         "RATE_LIMIT_SEARCH": env.get("RATE_LIMIT_SEARCH") or "10/second;300/minute",
+        # Supabase Auth access tokens are accepted as API credentials when SUPABASE_URL is set (chat.supabase_auth).
+        "SUPABASE_URL": (env.get("SUPABASE_URL") or "").rstrip("/") or None,
+        "SUPABASE_JWT_SECRET": env.get("SUPABASE_JWT_SECRET") or None,  # HS256 projects only
+        "SUPABASE_ANON_KEY": env.get("SUPABASE_ANON_KEY") or None,  # public: for supabase-js front ends
+        "SUPABASE_JWKS_COOLDOWN_SECONDS": 30,  # least time between two fetches of the key set for unknown kids
     }
     settings.update(overrides)
     if settings["DELIVERY_SYNC"] is None:

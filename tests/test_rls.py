@@ -175,15 +175,16 @@ def test_rls_is_enabled_on_every_table(pg):
         cur.execute("select c.relname, c.relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace "
                     "where n.nspname = 'public' and c.relkind in ('r', 'p')")
         tables = dict(cur.fetchall())
-    assert set(tables) == set(TABLES) | {"schema_migrations"}
+    assert set(tables) == set(TABLES)  # the migration history lives in supabase_migrations, below
     assert all(tables.values()), [name for name, on in tables.items() if not on]
 
 
 def test_anon_has_no_privilege_and_no_policy(pg):
     with pg.as_server() as cur:
-        for table in [*TABLES, "schema_migrations"]:
+        for table in [*TABLES, "supabase_migrations.schema_migrations"]:
+            table = table if "." in table else f"public.{table}"
             for privilege in ("select", "insert", "update", "delete"):
-                cur.execute("select has_table_privilege('anon', %s, %s)", (f"public.{table}", privilege))
+                cur.execute("select has_table_privilege('anon', %s, %s)", (table, privilege))
                 assert cur.fetchone()[0] is False, (table, privilege)
         cur.execute("select distinct unnest(roles)::text from pg_policies where schemaname = 'public'")
         assert [r[0] for r in cur.fetchall()] == ["authenticated"]
@@ -191,9 +192,9 @@ def test_anon_has_no_privilege_and_no_policy(pg):
 
 def test_authenticated_has_no_privilege_on_private_tables(pg):
     with pg.as_server() as cur:
-        for table in ("accounts", "api_tokens", "schema_migrations"):
+        for table in ("public.accounts", "public.api_tokens", "supabase_migrations.schema_migrations"):
             cur.execute("select has_table_privilege('authenticated', %s, 'select,insert,update,delete')",
-                        (f"public.{table}",))
+                        (table,))
             assert cur.fetchone()[0] is False, table
 
 
@@ -213,9 +214,11 @@ def test_policy_helpers_are_pinned_and_not_for_anon(pg):
 
 
 def test_anon_sees_nothing_at_all(pg, world):
-    for table in [*TABLES, "schema_migrations"]:
+    for table in [*(f"public.{t}" for t in TABLES), "supabase_migrations.schema_migrations"]:
         with pg.as_role("anon") as cur, pytest.raises(errors.InsufficientPrivilege):
-            cur.execute(f"select * from public.{table}")
+            cur.execute(f"select * from {table}")
+    with pg.as_role("authenticated") as cur, pytest.raises(errors.InsufficientPrivilege):
+        cur.execute("select * from supabase_migrations.schema_migrations")
     for table in ("users", "conversations", "messages"):
         with pg.as_role("anon", world["alice"]) as cur, \
                 pytest.raises(errors.InsufficientPrivilege):  # claims do not help anon either

@@ -76,15 +76,18 @@ def test_sqlite_upgrade_is_idempotent_too_for_postgres_parity(databases):
 def test_postgres_upgrade_records_versions_and_runs_as_one_script_each(databases):
     db, first, _ = databases["postgres"]
     with db.engine.connect() as conn:
-        recorded = [r[0] for r in conn.exec_driver_sql("select version from public.schema_migrations order by 1")]
-    assert recorded == first
+        recorded = conn.exec_driver_sql(
+            "select version || '_' || name from supabase_migrations.schema_migrations order by 1").scalars().all()
+        old_table = conn.exec_driver_sql("select to_regclass('public.schema_migrations')").scalar()
+    assert recorded == first and old_table is None
 
 
 # --- tables and columns -------------------------------------------------------------------------------------
 
 def test_postgres_and_sqlite_define_the_same_tables_as_the_metadata(inspected):
     for name, inspector in inspected.items():
-        assert set(inspector.get_table_names()) - {"schema_migrations"} == set(TABLES), name
+        extra = {"schema_migrations"} if name == "sqlite" else set()  # Postgres records in supabase_migrations
+        assert set(inspector.get_table_names()) - extra == set(TABLES), name
 
 
 def test_postgres_and_sqlite_columns_nullability_and_defaults_match_the_metadata(inspected):

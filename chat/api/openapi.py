@@ -186,7 +186,9 @@ def document():
         "info": {"title": "Chat API", "version": "1.0.0"},
         "paths": paths,
         "components": {"schemas": SCHEMAS, "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"},
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "A token from /api/v1/auth/token or /auth/signup; with SUPABASE_URL set, "
+                                      "also a Supabase Auth access token (JWT)."},
             "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
         "security": [{"bearer": []}, {"session": []}],
     }
