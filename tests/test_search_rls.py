@@ -50,3 +50,15 @@ def test_anon_cannot_search_or_call_the_wrapper(pg, world):  # noqa: F811
         cur.execute("select public.search_unaccent('x')")
     with pg.as_role("anon", world["alice"]) as cur, pytest.raises(errors.InsufficientPrivilege):
         cur.execute("select count(*) from public.messages where search_vector @@ plainto_tsquery('simple', 'x')")
+
+
+def test_the_candidate_helper_answers_only_for_the_callers_conversations(pg, world):  # noqa: F811
+    ids = "select found::text from public.search_message_ids(%s, 50) as found"
+    assert pg.rows(world["alice"], ids, ("secret",)) == []
+    assert pg.rows(world["carol"], ids, ("secret",)) == [(world["bc_msg"],)]
+    assert pg.rows(world["alice"], "select count(*) from public.search_message_ids(%s, 50, %s)",
+                   ("secret", world["bc"])) == [(0,)]  # naming another's conversation does not help
+    with pg.as_server() as cur:
+        cur.execute("select p.prosecdef, p.proconfig, has_function_privilege('anon', p.oid, 'execute') "
+                    "from pg_proc p where p.proname = 'search_message_ids'")
+        assert cur.fetchall() == [(True, ['search_path=""'], False)]

@@ -111,7 +111,7 @@ def _plan(app, user_id, q):
     captured = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if "search_vector" in statement and not captured:
+        if "search_message_ids" in statement and not captured:
             captured.append((statement, parameters))
     engine = app.extensions["chat.db"].engine
     sa.event.listen(engine, "before_cursor_execute", capture)

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
+from sqlalchemy.dialects import postgresql
 
 from ..db import transaction
 from ..errors import Invalid
@@ -51,11 +52,15 @@ def search(viewer_id, q, conversation_id=None, sender=None, has=None, before=Non
                  .join(memberships, sa.and_(memberships.c.conversation_id == messages.c.conversation_id,
                                             memberships.c.user_id == viewer_id))
                  .where(messages.c.deleted_at.is_(None)))
+        scope = {"in_conversation": None, "from_user": None, "with_attachment": bool(has),
+                 "not_before": after, "before": before, "cursor_at": None, "cursor_id": None}
         if conversation_id not in (None, ""):
             member = access.membership(conn, viewer_id, conversation_id)
+            scope["in_conversation"] = str(member.id)
             query = query.where(messages.c.conversation_id == member.id)
         if sender not in (None, ""):
-            query = query.where(messages.c.sender_id == _sender_id(conn, sender))
+            scope["from_user"] = _sender_id(conn, sender)
+            query = query.where(messages.c.sender_id == scope["from_user"])
         if has:
             query = query.where(sa.exists().where(attachments.c.message_id == messages.c.id))
         if after is not None:
@@ -64,11 +69,12 @@ def search(viewer_id, q, conversation_id=None, sender=None, has=None, before=Non
             query = query.where(messages.c.created_at < before)
         if position is not None:
             at, last_id = position
+            scope["cursor_at"], scope["cursor_id"] = at, last_id
             query = query.where(sa.or_(messages.c.created_at < at,
                                        sa.and_(messages.c.created_at == at, messages.c.id < last_id)))
         if not words:
             return {"results": [], "next_cursor": None}  # nothing searchable in q (only punctuation)
-        query = _match(conn, query, words)
+        query = _match(conn, query, words, scope, limit + 1)
         rows = conn.execute(query.order_by(messages.c.created_at.desc(), messages.c.id.desc())
                             .limit(limit + 1)).all()
         more = len(rows) > limit
@@ -80,12 +86,19 @@ def search(viewer_id, q, conversation_id=None, sender=None, has=None, before=Non
     return {"results": results, "next_cursor": next_cursor}
 
 
-def _match(conn, query, words):
+def _match(conn, query, words, scope, max_rows):
     if conn.dialect.name == "postgresql":
-        # The same normalisation as the generated column: simple config over the immutable unaccent wrapper.
-        tsquery = sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"),
-                                          sa.func.public.search_unaccent(" ".join(words)))
-        return query.where(sa.literal_column("messages.search_vector").op("@@")(tsquery))
+        # Candidates from the GIN index through public.search_message_ids (the caller's memberships only;
+        # under RLS a direct `@@` could not use the index), then read under RLS like any other query.
+        candidates = sa.select(sa.column("search_message_ids", type_=messages.c.id.type)).select_from(
+            sa.func.public.search_message_ids(
+                " ".join(words), max_rows, sa.cast(scope["in_conversation"], messages.c.id.type),
+                sa.cast(scope["from_user"], messages.c.id.type), scope["with_attachment"],
+                sa.cast(scope["not_before"], postgresql.TIMESTAMP(timezone=True)),
+                sa.cast(scope["before"], postgresql.TIMESTAMP(timezone=True)),
+                sa.cast(scope["cursor_at"], postgresql.TIMESTAMP(timezone=True)),
+                sa.cast(scope["cursor_id"], messages.c.id.type)))
+        return query.where(messages.c.id.in_(candidates))
     # FTS5: each word a quoted string (no operator or column syntax from the user), all of them required.
     fts_query = " ".join('"' + w.replace('"', '""') + '"' for w in words)
     return (query.join(_message_search, _message_search.c.message_id == messages.c.id)
