@@ -10,7 +10,9 @@ Contract (shared/API.md, "Search"):
 - filters: ``conversation_id`` (404 unless a member), ``from`` (a user id or username), ``has=attachment``,
   ``after`` (inclusive) / ``before`` (exclusive) as ISO dates or date-times (UTC unless they say otherwise);
 - ``limit`` 1–50 (default 20); ``next_cursor`` is an opaque keyset cursor on (created_at, id), or null.
-Bad input is a 422 naming its field. On Postgres the query runs as the viewer, so RLS applies too.
+Bad input is a 422 naming its field. On Postgres the query runs as the viewer, so RLS applies too; the
+candidate ids come from ``public.search_message_ids`` (the GIN index, the caller's memberships only),
+because under RLS a plain ``@@`` condition runs only after ``is_member()`` on every row and cannot use it.
 """
 import base64
 import binascii
