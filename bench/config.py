@@ -31,6 +31,9 @@ class Sizes:
     connect_concurrency: int = 200
     resume_concurrency: int = 100_000  # everyone at once
     null_idle_steps: list = field(default_factory=list)
+    search_messages: int = 1_000_000  # the search scenario's corpus, spread over search_conversations
+    search_conversations: int = 1000
+    search_samples: int = 200
 
     @property
     def people(self):
@@ -46,7 +49,7 @@ QUICK = Sizes(
     small_group=5, delivery_rates=[25, 50, 100, 200, 400, 800, 1600, 3200], step_seconds=3, sends_rate=200,
     sends_seconds=5, sends_concurrency=8, closed_seconds=5, history_messages=200_000,
     history_depths=[0, 10_000, 100_000, 190_000], history_samples=60, inbox_conversations=1000,
-    redis_requests=50_000, pgbench_seconds=5,
+    redis_requests=50_000, pgbench_seconds=5, search_messages=100_000, search_samples=60,
 )
 
 FULL = Sizes(

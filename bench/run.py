@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from . import baselines, profile, report, seed, services, system
 from .monitor import Monitor
 from .scenarios import costs, deliveries, fanout, history, idle, sends, storm
+from .scenarios import search as search_scenario
 from .targets import AppTarget, NullTarget
 from .workers import Worker, call_all
 
-SCENARIOS = ("idle", "storm", "fanout", "deliveries", "sends", "history", "costs")
+SCENARIOS = ("idle", "storm", "fanout", "deliveries", "sends", "history", "costs", "search")
 
 
 class Run:
@@ -210,6 +211,9 @@ class Run:
                 history.run, self, target.server.port, self.db.url, data["history_id"], data["history_reader"],
                 sizes.history_messages, sizes.history_depths, sizes.history_samples, data["hub"],
                 sizes.inbox_conversations))))
+        if is_app and self.wants("search"):  # last: its corpus (made when it runs) would weigh on the others
+            groups.append(("search", lambda: out.__setitem__("search", self.measure(
+                search_scenario.run_in_bench, self, target.server.port, self.db))))
         for i, (name, step) in enumerate(groups):
             if i:
                 self._fresh(target)

@@ -176,3 +176,42 @@ chat_instance = sa.Table(
     sa.Column("id", Id, primary_key=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+# --- Search (SQLite) -----------------------------------------------------------------------------------------
+# Postgres keeps a generated ``messages.search_vector`` (tsvector, GIN) from its migration; SQLite keeps this
+# FTS5 table instead, filled by triggers so that every write to ``messages`` (send, edit, delete, anything
+# else) changes the index in the same transaction and none can forget it. Neither is part of ``metadata``:
+# the queries in ``chat.actions.search`` name them directly, and tests/test_schema_parity.py leaves them out
+# (``SEARCH_INDEX_TABLES``, ``SEARCH_INDEX_COLUMNS``).
+# ``remove_diacritics 2`` folds accents (also on letters with several marks); unicode61 folds case.
+# The FTS rowid is not tied to messages' rowid (VACUUM may renumber a table without an INTEGER PRIMARY KEY):
+# rows are found by ``message_id``.
+SEARCH_INDEX_TABLES = ("message_search", "message_search_data", "message_search_idx", "message_search_content",
+                       "message_search_docsize", "message_search_config")
+SEARCH_INDEX_COLUMNS = {"messages": ("search_vector",)}  # Postgres only
+
+_SQLITE_SEARCH_DDL = (
+    "create virtual table if not exists message_search using fts5("
+    " body, message_id unindexed, tokenize = 'unicode61 remove_diacritics 2')",
+    "create trigger if not exists message_search_insert after insert on messages"
+    " when new.deleted_at is null and new.body <> '' begin"
+    " insert into message_search (body, message_id) values (new.body, new.id); end",
+    "create trigger if not exists message_search_update after update of body, deleted_at on messages begin"
+    " delete from message_search where message_id = old.id;"
+    " insert into message_search (body, message_id)"
+    " select new.body, new.id where new.deleted_at is null and new.body <> ''; end",
+    "create trigger if not exists message_search_delete after delete on messages begin"
+    " delete from message_search where message_id = old.id; end",
+)
+
+
+def upgrade_sqlite_search(conn):
+    """SQLite migration 0004: the FTS5 search index and its triggers, filled from the messages already there."""
+    exists = conn.exec_driver_sql(
+        "select 1 from sqlite_master where type = 'table' and name = 'message_search'").first()
+    for statement in _SQLITE_SEARCH_DDL:
+        conn.exec_driver_sql(statement)
+    if not exists:
+        conn.exec_driver_sql("insert into message_search (body, message_id) select body, id from messages"
+                             " where deleted_at is null and body <> ''")
