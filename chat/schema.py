@@ -105,6 +105,7 @@ messages = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("edited_at", UTCDateTime),
     sa.Column("deleted_at", UTCDateTime),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
     sa.UniqueConstraint("conversation_id", "seq", name="messages_conversation_id_seq_key"),
     # A client_id is one sender's idempotency key within one conversation.
     sa.UniqueConstraint("sender_id", "conversation_id", "client_id",
@@ -176,3 +177,12 @@ chat_instance = sa.Table(
     sa.Column("id", Id, primary_key=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+def add_sqlite_column(table, column, ddl):
+    """A SQLite migration step: ``alter table <table> add column <ddl>`` unless ``column`` is there already."""
+    def apply(conn):
+        columns = {row[1] for row in conn.exec_driver_sql(f"pragma table_info({table})")}
+        if column not in columns:
+            conn.exec_driver_sql(f"alter table {table} add column {ddl}")
+    return apply

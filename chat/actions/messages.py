@@ -120,7 +120,8 @@ def edit_message(actor_id: str, message_id: str, body: str) -> Message:
             return _load(conn, message.id)
         now = utcnow()
         conn.execute(message_edits.insert().values(message_id=message.id, body=message.body, edited_at=now))
-        conn.execute(messages.update().where(messages.c.id == message.id).values(body=body, edited_at=now))
+        conn.execute(messages.update().where(messages.c.id == message.id)
+                     .values(body=body, edited_at=now, revision=messages.c.revision + 1))
         updated = _load(conn, message.id)
         events.record(conn, "message.updated", str(message.conversation_id), updated)
         return updated
@@ -139,7 +140,7 @@ def delete_message(actor_id: str, message_id: str) -> Message:
         conn.execute(message_edits.delete().where(message_edits.c.message_id == message.id))
         conn.execute(attachments.update().where(attachments.c.message_id == message.id).values(message_id=None))
         conn.execute(messages.update().where(messages.c.id == message.id)
-                     .values(body="", metadata={}, deleted_at=utcnow()))
+                     .values(body="", metadata={}, deleted_at=utcnow(), revision=messages.c.revision + 1))
         deleted = _load(conn, message.id)
         events.record(conn, "message.deleted", str(message.conversation_id), deleted)
         return deleted

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from ..schema import attachments, users
 from ..types import Attachment, Message, User
+from .formatting import message_html
 
 USER_COLUMNS = (users.c.id, users.c.username, users.c.display_name, users.c.bio, users.c.avatar_url,
                 users.c.created_at)
@@ -40,6 +41,7 @@ def attachment_dict(row) -> Attachment:
 
 def message_dict(row, attachment_rows=()) -> Message:
     deleted = row.deleted_at is not None
+    revision = getattr(row, "revision", None) or 1  # a conversation's last-message columns leave it out
     return {
         "id": str(row.id),
         "conversation_id": str(row.conversation_id),
@@ -53,6 +55,11 @@ def message_dict(row, attachment_rows=()) -> Message:
         "created_at": iso(row.created_at),
         "edited_at": iso(row.edited_at),
         "deleted_at": iso(row.deleted_at),
+        "revision": revision,
+        "body_html": "" if deleted else message_html(row.id, revision, row.body),
+        "reply_to": None,
+        "reactions": [],
+        "mentions": [],
     }
 
 
