@@ -112,6 +112,7 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "RATE_LIMIT_MEMBERS": env.get("RATE_LIMIT_MEMBERS") or "60/minute;600/hour",
         "RATE_LIMIT_STREAMS": env.get("RATE_LIMIT_STREAMS") or "60/minute",
         "RATE_LIMIT_SEARCH": env.get("RATE_LIMIT_SEARCH") or "10/second;300/minute",
+        "RATE_LIMIT_REACTIONS": env.get("RATE_LIMIT_REACTIONS") or "10/second;120/minute;1500/hour",
     }
     settings.update(overrides)
     if settings["DELIVERY_SYNC"] is None:

@@ -121,6 +121,24 @@ message_edits = sa.Table(
     sa.Column("edited_at", UTCDateTime, nullable=False),
 )
 
+# One row per person, message and emoji; each change moves the message's revision on (a trigger, as on
+# Postgres, so that no caller can forget it).
+message_reactions = sa.Table(
+    "message_reactions", metadata,
+    sa.Column("message_id", Id, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("emoji", sa.Text, primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("message_reactions_message_id_idx", "message_id", "created_at"),
+    sa.Index("message_reactions_user_id_idx", "user_id"),
+)
+for _event in ("insert", "delete"):
+    _row = "new" if _event == "insert" else "old"
+    sa.event.listen(message_reactions, "after_create", sa.DDL(
+        f"create trigger if not exists message_reactions_revision_{_event} after {_event} on message_reactions "
+        f"begin update messages set revision = revision + 1 where id = {_row}.message_id; end"
+    ).execute_if(dialect="sqlite"))
+
 attachments = sa.Table(
     "attachments", metadata,
     sa.Column("id", Id, primary_key=True),

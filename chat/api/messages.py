@@ -1,7 +1,7 @@
 """Messages: history, send, edit, delete."""
 from flask import jsonify, request
 
-from ..actions import history, messages
+from ..actions import history, messages, reactions
 from ..security import per_user
 from . import bp
 from .helpers import json_body, me, signed_in
@@ -11,8 +11,8 @@ from .helpers import json_body, me, signed_in
 @signed_in
 def list_messages(conversation_id):
     args = request.args
-    return jsonify(history.page_messages(me(), conversation_id, args.get("before"), args.get("after"),
-                                         args.get("limit")))
+    page = history.page_messages(me(), conversation_id, args.get("before"), args.get("after"), args.get("limit"))
+    return jsonify({**page, "messages": reactions.mark_mine(me(), page["messages"])})
 
 
 @bp.post("/conversations/<conversation_id>/messages")
@@ -30,7 +30,7 @@ def send(conversation_id):
 @signed_in
 @per_user("RATE_LIMIT_EDITS")
 def edit(message_id):
-    return jsonify(messages.edit_message(me(), message_id, json_body().get("body")))
+    return jsonify(reactions.mark_mine(me(), [messages.edit_message(me(), message_id, json_body().get("body"))])[0])
 
 
 @bp.delete("/messages/<message_id>")
@@ -45,3 +45,19 @@ def delete(message_id):
 @signed_in
 def edits(message_id):
     return jsonify(edits=messages.edit_history(me(), message_id))
+
+
+@bp.put("/messages/<message_id>/reactions/<path:emoji>")
+@signed_in
+@per_user("RATE_LIMIT_REACTIONS")
+def add_reaction(message_id, emoji):
+    reactions.add_reaction(me(), message_id, emoji)
+    return "", 204
+
+
+@bp.delete("/messages/<message_id>/reactions/<path:emoji>")
+@signed_in
+@per_user("RATE_LIMIT_REACTIONS")
+def remove_reaction(message_id, emoji):
+    reactions.remove_reaction(me(), message_id, emoji)
+    return "", 204

@@ -3,7 +3,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..schema import attachments, users
+from ..schema import attachments, message_reactions, users
 from ..types import Attachment, Message, User
 from .formatting import message_html
 
@@ -39,7 +39,10 @@ def attachment_dict(row) -> Attachment:
     }
 
 
-def message_dict(row, attachment_rows=()) -> Message:
+MAX_REACTORS_SHOWN = 20  # user_ids per emoji (shared/API.md); count is exact
+
+
+def message_dict(row, attachment_rows=(), reactions=()) -> Message:
     deleted = row.deleted_at is not None
     revision = getattr(row, "revision", None) or 1  # a conversation's last-message columns leave it out
     return {
@@ -58,7 +61,7 @@ def message_dict(row, attachment_rows=()) -> Message:
         "revision": revision,
         "body_html": "" if deleted else message_html(row.id, revision, row.body),
         "reply_to": None,
-        "reactions": [],
+        "reactions": [] if deleted else list(reactions),
         "mentions": [],
     }
 
@@ -73,4 +76,27 @@ def messages_with_attachments(conn, rows) -> list[Message]:
         )
         for a in found:
             by_message.setdefault(str(a.message_id), []).append(a)
-    return [message_dict(r, by_message.get(str(r.id), ())) for r in rows]
+    reactions = reactions_by_message(conn, ids)
+    return [message_dict(r, by_message.get(str(r.id), ()), reactions.get(str(r.id), ())) for r in rows]
+
+
+def reactions_by_message(conn, message_ids) -> dict[str, list[dict]]:
+    """``{message_id: [{emoji, count, user_ids, me}]}``, emoji in order of first use, people in order of use.
+
+    ``me`` is False here: the same dict goes to every viewer (events, cached fragments); the API marks a
+    viewer's own (``chat.actions.reactions.mark_mine``).
+    """
+    if not message_ids:
+        return {}
+    rows = conn.execute(sa.select(message_reactions.c.message_id, message_reactions.c.emoji,
+                                  message_reactions.c.user_id)
+                        .where(message_reactions.c.message_id.in_(message_ids))
+                        .order_by(message_reactions.c.created_at, message_reactions.c.user_id))
+    found: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        entry = found.setdefault(str(r.message_id), {}).setdefault(
+            r.emoji, {"emoji": r.emoji, "count": 0, "user_ids": [], "me": False})
+        entry["count"] += 1
+        if len(entry["user_ids"]) < MAX_REACTORS_SHOWN:
+            entry["user_ids"].append(str(r.user_id))
+    return {mid: list(by_emoji.values()) for mid, by_emoji in found.items()}
