@@ -15,7 +15,8 @@ SQLITE_VERSIONS = {"0001_initial": lambda conn: schema.metadata.create_all(conn)
                    "0003_instance_identity": lambda conn: schema.chat_instance.create(conn, checkfirst=True),
                    "0004_message_revision": schema.add_sqlite_column(
                        "messages", "revision", "revision INTEGER DEFAULT '1' NOT NULL"),
-                   "0005_reactions": lambda conn: schema.message_reactions.create(conn, checkfirst=True)}
+                   "0005_reactions": lambda conn: schema.message_reactions.create(conn, checkfirst=True),
+                   "0006_replies": schema.upgrade_sqlite_replies}
 _LOCK_KEY = 7_301_001  # arbitrary, fixed: "chat migrations"
 
 

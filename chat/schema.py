@@ -106,6 +106,8 @@ messages = sa.Table(
     sa.Column("edited_at", UTCDateTime),
     sa.Column("deleted_at", UTCDateTime),
     sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("reply_to_id", Id, sa.ForeignKey("messages.id", ondelete="SET NULL")),
+    sa.Index("messages_reply_to_id_idx", "reply_to_id"),
     sa.UniqueConstraint("conversation_id", "seq", name="messages_conversation_id_seq_key"),
     # A client_id is one sender's idempotency key within one conversation.
     sa.UniqueConstraint("sender_id", "conversation_id", "client_id",
@@ -204,3 +206,10 @@ def add_sqlite_column(table, column, ddl):
         if column not in columns:
             conn.exec_driver_sql(f"alter table {table} add column {ddl}")
     return apply
+
+
+def upgrade_sqlite_replies(conn):
+    """SQLite migration 0006: ``messages.reply_to_id`` and its index on a database made before them."""
+    add_sqlite_column("messages", "reply_to_id",
+                      "reply_to_id VARCHAR(36) REFERENCES messages (id) ON DELETE SET NULL")(conn)
+    conn.exec_driver_sql("create index if not exists messages_reply_to_id_idx on messages (reply_to_id)")

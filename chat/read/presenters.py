@@ -3,7 +3,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..schema import attachments, message_reactions, users
+from ..schema import attachments, message_reactions, messages, users
 from ..types import Attachment, Message, User
 from .formatting import message_html
 
@@ -42,7 +42,17 @@ def attachment_dict(row) -> Attachment:
 MAX_REACTORS_SHOWN = 20  # user_ids per emoji (shared/API.md); count is exact
 
 
-def message_dict(row, attachment_rows=(), reactions=()) -> Message:
+REPLY_EXCERPT = 200  # characters of the quoted message's body
+
+
+def reply_dict(row) -> dict:
+    """What a reply shows of the message it quotes: ``{id, seq, sender_id, body (excerpt), deleted}``."""
+    deleted = row.deleted_at is not None
+    return {"id": str(row.id), "seq": row.seq, "sender_id": str(row.sender_id) if row.sender_id else None,
+            "body": "" if deleted else row.body[:REPLY_EXCERPT], "deleted": deleted}
+
+
+def message_dict(row, attachment_rows=(), reactions=(), reply_to=None) -> Message:
     deleted = row.deleted_at is not None
     revision = getattr(row, "revision", None) or 1  # a conversation's last-message columns leave it out
     return {
@@ -60,7 +70,7 @@ def message_dict(row, attachment_rows=(), reactions=()) -> Message:
         "deleted_at": iso(row.deleted_at),
         "revision": revision,
         "body_html": "" if deleted else message_html(row.id, revision, row.body),
-        "reply_to": None,
+        "reply_to": reply_to,
         "reactions": [] if deleted else list(reactions),
         "mentions": [],
     }
@@ -77,7 +87,14 @@ def messages_with_attachments(conn, rows) -> list[Message]:
         for a in found:
             by_message.setdefault(str(a.message_id), []).append(a)
     reactions = reactions_by_message(conn, ids)
-    return [message_dict(r, by_message.get(str(r.id), ()), reactions.get(str(r.id), ())) for r in rows]
+    quoted_ids = {r.reply_to_id for r in rows if getattr(r, "reply_to_id", None) is not None}
+    quoted = {}
+    if quoted_ids:
+        found = conn.execute(sa.select(messages.c.id, messages.c.seq, messages.c.sender_id, messages.c.body,
+                                       messages.c.deleted_at).where(messages.c.id.in_(list(quoted_ids))))
+        quoted = {str(q.id): reply_dict(q) for q in found}
+    return [message_dict(r, by_message.get(str(r.id), ()), reactions.get(str(r.id), ()),
+                         quoted.get(str(getattr(r, "reply_to_id", None) or ""))) for r in rows]
 
 
 def reactions_by_message(conn, message_ids) -> dict[str, list[dict]]:

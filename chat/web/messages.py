@@ -35,7 +35,8 @@ def send(conversation_id):
     attachment_ids += form.getlist("attachment_ids")
     message, created = messages.send_message(current_user.id, conversation_id, form.get("body"),
                                              client_id=form.get("client_id") or None,
-                                             attachment_ids=attachment_ids)
+                                             attachment_ids=attachment_ids,
+                                             reply_to_id=form.get("reply_to_id") or None)
     if not is_htmx():
         return redirect_or_fragment(_location(message))
     return _message_page(message, 201 if created else 200)

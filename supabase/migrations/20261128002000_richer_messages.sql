@@ -77,3 +77,29 @@ create trigger message_reactions_revision
     for each row execute function public.message_reactions_revision();
 
 revoke all on function public.message_reactions_revision() from public, anon, authenticated;
+
+-- ---------------------------------------------------------------------------------------------------
+-- Replies: a message may quote an earlier message of the same conversation.
+-- ---------------------------------------------------------------------------------------------------
+alter table public.messages add column reply_to_id uuid references public.messages (id) on delete set null;
+create index messages_reply_to_id_idx on public.messages (reply_to_id);
+
+create or replace function public.messages_reply_guard() returns trigger
+    language plpgsql security definer set search_path = ''
+as $$
+begin
+    if new.reply_to_id is not null and not exists (
+            select 1 from public.messages m
+            where m.id = new.reply_to_id and m.conversation_id = new.conversation_id) then
+        raise exception 'a reply quotes a message of the same conversation'
+            using errcode = 'check_violation';
+    end if;
+    return new;
+end
+$$;
+
+create trigger messages_reply_guard
+    before insert or update of reply_to_id on public.messages
+    for each row execute function public.messages_reply_guard();
+
+revoke all on function public.messages_reply_guard() from public, anon, authenticated;
