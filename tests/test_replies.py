@@ -82,3 +82,15 @@ def test_rls_a_reply_cannot_quote_another_conversation(pg, alice, bob, carol, di
         cur.execute("insert into public.messages (id, conversation_id, seq, sender_id, kind, body, metadata, "
                     "created_at, reply_to_id) values (gen_random_uuid(), %s, 999, %s, 'text', 'x', '{}', now(), %s)",
                     (direct["id"], alice["id"], elsewhere["id"]))
+
+
+def test_edit_history_from_the_edited_label_for_members_only(web_as, alice, bob, carol, direct):
+    first = messages.send_message(alice["id"], direct["id"], "<b>first</b>")[0]
+    messages.edit_message(alice["id"], first["id"], "second")
+    page = text(web_as(bob).get(f"/c/{direct['id']}"))
+    assert f'href="/c/{direct["id"]}/m/{first["seq"]}/edits"' in page
+    fragment = text(web_as(bob).get(f"/c/{direct['id']}/m/{first['seq']}/edits", htmx=True))
+    assert "&lt;b&gt;first&lt;/b&gt;" in fragment and "<html" not in fragment
+    full = text(web_as(bob).get(f"/c/{direct['id']}/m/{first['seq']}/edits"))
+    assert "<html" in full and "second" in full
+    assert web_as(carol).get(f"/c/{direct['id']}/m/{first['seq']}/edits").status_code == 404

@@ -97,6 +97,16 @@ def react(conversation_id, seq):
     return _message_page(message) if is_htmx() else redirect_or_fragment(_location(message))
 
 
+@bp.get("/c/<conversation_id>/m/<int:seq>/edits")
+@signed_in
+def edits(conversation_id, seq):
+    """Earlier versions of a message, from its "edited" label (members only: 404 for anyone else)."""
+    message = message_at(conversation_id, seq)
+    versions = messages.edit_history(current_user.id, message["id"])
+    template = "messages/_edits.html" if is_htmx() else "messages/edits.html"
+    return render_template(template, message=message, versions=versions)
+
+
 @bp.get("/c/<conversation_id>/m/<int:seq>")
 @signed_in
 def show(conversation_id, seq):
