@@ -37,3 +37,38 @@ def test_react_from_the_picker_and_see_it_live(server, new_page):
     live.wait_for()  # alice's tab, without a reload
     assert "Bea Smith" in live.get_attribute("title")
     assert live.locator(".reaction__count").inner_text() == "1"
+
+
+def test_reply_from_the_page_and_jump_back_two_thousand_messages(server, new_page):
+    alice, bob = sign_up(server, "cyd", "Cyd Charisse"), sign_up(server, "dot", "Dot Parker")
+    from chat.actions import conversations, messages
+    with server.actions():
+        direct, _ = conversations.open_direct(alice["id"], bob["id"])
+        original = messages.send_message(alice["id"], direct["id"], "the very first thing")[0]
+        for n in range(2000):
+            messages.send_message(alice["id"], direct["id"], f"filler {n}")
+        messages.send_message(alice["id"], direct["id"], "recent one")
+    b = new_page()
+    sign_in(b, server, bob)
+    b.goto(server.url + f"/c/{direct['id']}")
+    wait_for_stream(b)
+    recent = b.locator(".msg", has_text="recent one")
+    recent.hover()
+    recent.get_by_label("Reply to message").click()
+    composer = b.get_by_label("Message", exact=True)
+    assert b.locator("[data-reply-excerpt]").inner_text() == "recent one"
+    composer.fill("answering that")
+    composer.press("Enter")
+    sent = b.locator(".msg:not(.msg--pending)", has_text="answering that")
+    sent.locator(".msg__quote", has_text="recent one").wait_for()
+    assert b.locator("[data-reply-chip]").is_hidden()
+
+    with server.actions():
+        messages.send_message(bob["id"], direct["id"], "about your first", reply_to_id=original["id"])
+    b.goto(server.url + f"/c/{direct['id']}")
+    b.locator(".msg", has_text="about your first").locator(".msg__quote").click()
+    target = b.locator(f"#message-{original['id']}")
+    target.wait_for()
+    assert "the very first thing" in target.inner_text()
+    assert b.evaluate("() => document.querySelector(':target') && document.querySelector(':target').id") \
+        == f"message-{original['id']}"
