@@ -178,6 +178,12 @@ SCHEMAS["Message"]["properties"].update({
     "reactions": {"type": "array", "items": _REACTION},
     "reply_to": {"oneOf": [_obj(id=_str, seq=_int, sender_id=_nstr, body=_str, deleted={"type": "boolean"}),
                            {"type": "null"}]}})
+_history = PATHS["/api/v1/conversations/{conversation_id}/messages"]
+_history["get"]["parameters"].append({"name": "around", "in": "query", "schema": {**_seq, "minimum": 1}})
+_history["get"]["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["has_more_after"] = {
+    "type": "boolean"}
+_history["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["reply_to_id"] = {
+    "type": ["string", "null"], "format": "uuid"}
 PATHS["/api/v1/messages/{message_id}/reactions/{emoji}"] = {
     "put": _op("React with one emoji (idempotent)", _ok(204)),
     "delete": _op("Take back your reaction (idempotent)", _ok(204))}
