@@ -117,6 +117,7 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "SUPABASE_JWT_SECRET": env.get("SUPABASE_JWT_SECRET") or None,  # HS256 projects only
         "SUPABASE_ANON_KEY": env.get("SUPABASE_ANON_KEY") or None,  # public: for supabase-js front ends
         "SUPABASE_JWKS_COOLDOWN_SECONDS": 30,  # least time between two fetches of the key set for unknown kids
+        "RATE_LIMIT_REACTIONS": env.get("RATE_LIMIT_REACTIONS") or "10/second;120/minute;1500/hour",
     }
     settings.update(overrides)
     if settings["DELIVERY_SYNC"] is None:

@@ -18,6 +18,7 @@ from .schema import outbox, utcnow
 EVENT_TYPES = (
     "message.created", "message.updated", "message.deleted",
     "conversation.updated", "member.added", "member.removed", "read",
+    "reaction.added", "reaction.removed",
 )
 
 

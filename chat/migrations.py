@@ -20,7 +20,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "supabase" / "migratio
 SQLITE_VERSIONS = {"0001_initial": lambda conn: schema.metadata.create_all(conn),
                    "0002_sessions": schema.upgrade_sqlite_sessions,
                    "0003_instance_identity": lambda conn: schema.chat_instance.create(conn, checkfirst=True),
-                   "0004_search": schema.upgrade_sqlite_search}
+                   "0004_search": schema.upgrade_sqlite_search,
+                   "0005_message_revision": schema.add_sqlite_column(
+                       "messages", "revision", "revision INTEGER DEFAULT '1' NOT NULL"),
+                   "0006_reactions": lambda conn: schema.message_reactions.create(conn, checkfirst=True),
+                   "0007_replies": schema.upgrade_sqlite_replies}
 _LOCK_KEY = 7_301_001  # arbitrary, fixed: "chat migrations"
 
 # The CLI's own statements (supabase/cli pkg/migration/history.go), so that either tool may create the table.

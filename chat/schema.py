@@ -105,6 +105,9 @@ messages = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("edited_at", UTCDateTime),
     sa.Column("deleted_at", UTCDateTime),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("reply_to_id", Id, sa.ForeignKey("messages.id", ondelete="SET NULL")),
+    sa.Index("messages_reply_to_id_idx", "reply_to_id"),
     sa.UniqueConstraint("conversation_id", "seq", name="messages_conversation_id_seq_key"),
     # A client_id is one sender's idempotency key within one conversation.
     sa.UniqueConstraint("sender_id", "conversation_id", "client_id",
@@ -119,6 +122,24 @@ message_edits = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("edited_at", UTCDateTime, nullable=False),
 )
+
+# One row per person, message and emoji; each change moves the message's revision on (a trigger, as on
+# Postgres, so that no caller can forget it).
+message_reactions = sa.Table(
+    "message_reactions", metadata,
+    sa.Column("message_id", Id, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("emoji", sa.Text, primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("message_reactions_message_id_idx", "message_id", "created_at"),
+    sa.Index("message_reactions_user_id_idx", "user_id"),
+)
+for _event in ("insert", "delete"):
+    _row = "new" if _event == "insert" else "old"
+    sa.event.listen(message_reactions, "after_create", sa.DDL(
+        f"create trigger if not exists message_reactions_revision_{_event} after {_event} on message_reactions "
+        f"begin update messages set revision = revision + 1 where id = {_row}.message_id; end"
+    ).execute_if(dialect="sqlite"))
 
 attachments = sa.Table(
     "attachments", metadata,
@@ -215,3 +236,17 @@ def upgrade_sqlite_search(conn):
     if not exists:
         conn.exec_driver_sql("insert into message_search (body, message_id) select body, id from messages"
                              " where deleted_at is null and body <> ''")
+def add_sqlite_column(table, column, ddl):
+    """A SQLite migration step: ``alter table <table> add column <ddl>`` unless ``column`` is there already."""
+    def apply(conn):
+        columns = {row[1] for row in conn.exec_driver_sql(f"pragma table_info({table})")}
+        if column not in columns:
+            conn.exec_driver_sql(f"alter table {table} add column {ddl}")
+    return apply
+
+
+def upgrade_sqlite_replies(conn):
+    """SQLite migration 0007: ``messages.reply_to_id`` and its index on a database made before them."""
+    add_sqlite_column("messages", "reply_to_id",
+                      "reply_to_id VARCHAR(36) REFERENCES messages (id) ON DELETE SET NULL")(conn)
+    conn.exec_driver_sql("create index if not exists messages_reply_to_id_idx on messages (reply_to_id)")

@@ -47,6 +47,11 @@ class Message(TypedDict):
     created_at: str
     edited_at: str | None
     deleted_at: str | None
+    revision: int  # +1 on every edit, reaction and delete
+    body_html: str  # the body rendered safely (chat.read.formatting)
+    reply_to: dict[str, Any] | None
+    reactions: list[dict[str, Any]]
+    mentions: list[str]
 
 
 class Conversation(TypedDict):

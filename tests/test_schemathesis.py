@@ -55,7 +55,7 @@ def world(app, alice, bob):
     with app.test_request_context():
         attachment = attachments.upload(alice["id"], _Upload())
     return {"conversation_id": group["id"], "message_id": message["id"], "user_id": bob["id"],
-            "key": "bob", "attachment_id": attachment["id"]}
+            "key": "bob", "attachment_id": attachment["id"], "emoji": "👍"}
 
 
 def _with_real_ids(case, world):
@@ -63,7 +63,7 @@ def _with_real_ids(case, world):
     params = case.path_parameters or {}
     try:
         for name, value in params.items():
-            if name != "key":
+            if name not in ("key", "emoji"):
                 uuid.UUID(str(value))
     except ValueError:
         return case  # a malformed id is what this case is about

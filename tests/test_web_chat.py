@@ -58,12 +58,12 @@ def test_history_pages_by_keyset_with_a_link_fallback(web_as, alice, bob, direct
 
     older = text(me.get(f"/c/{direct['id']}/messages?before=71", htmx=True))
     assert "<html" not in older and older.count('class="msg ') == 50
-    bodies = re.findall(r'<p class="msg__body">([^<]*)</p>', older)
+    bodies = re.findall(r'<div class="msg__body"><p>([^<]*)</p></div>', older)
     assert bodies == [f"Message {n}" for n in range(21, 71)]
     assert 'hx-get="/c/{}/messages?before=21"'.format(direct["id"]) in older
 
     first = text(me.get(f"/c/{direct['id']}/messages?before=21", htmx=True))
-    assert re.findall(r'<p class="msg__body">([^<]*)</p>', first) == [f"Message {n}" for n in range(1, 21)]
+    assert re.findall(r'<div class="msg__body"><p>([^<]*)</p></div>', first) == [f"Message {n}" for n in range(1, 21)]
     assert "beginning of the conversation" in first and "Load older" not in first
 
     full = me.get(f"/c/{direct['id']}/messages?before=21")  # without htmx: the page, not a fragment
@@ -74,7 +74,7 @@ def test_catch_up_fragment_after_a_seq(web_as, alice, bob, direct):
     for n in range(1, 6):
         say(bob, direct, f"Message {n}")
     r = web_as(alice).get(f"/c/{direct['id']}/messages?after=3", htmx=True)
-    assert re.findall(r'<p class="msg__body">([^<]*)</p>', text(r)) == ["Message 4", "Message 5"]
+    assert re.findall(r'<div class="msg__body"><p>([^<]*)</p></div>', text(r)) == ["Message 4", "Message 5"]
     assert "day-sep" not in text(r) and "load-older" not in text(r)
 
 
@@ -189,7 +189,7 @@ def test_a_message_partial_is_the_same_for_every_viewer_and_the_stream(app, web_
     streamed = list(live.renderer_for(bob["id"])({"id": "e:1-0", "type": "message.created", "data": message}))
     assert streamed == [("message", partials[0])]
     streamed = streamed[0][1]
-    assert '<a href="https://example.com/x" rel="noopener noreferrer nofollow ugc" target="_blank">' in streamed
+    assert '<a href="https://example.com/x" target="_blank" rel="noopener noreferrer nofollow">' in streamed
 
 
 def test_the_post_response_is_byte_identical_to_the_stream_fragment(app, web_as, alice, bob, direct):

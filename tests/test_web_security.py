@@ -180,7 +180,9 @@ def test_the_xss_corpus_renders_as_text_everywhere(app, web_as, alice, bob):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "{{ config }}" in page and "&amp;lt;already&amp;gt; &amp;amp;" in page
     assert '<a href="https://example.com/&#34;onmouseover=&#34;alert(1)"' not in page
-    assert '<a href="https://example.com/" rel=' in page  # the link stops where the URL does
+    # A quote stays inside the link, percent-encoded; a tag ends it.
+    assert '<a href="https://example.com/%22onmouseover=%22alert(1)" target="_blank"' in page
+    assert '<a href="https://example.com/" target="_blank" rel="noopener noreferrer nofollow">' in page
     for path, form in [("/c/{}/messages", {"body": XSS[0]}), ("/c/{}/rename", {"name": XSS[3]})]:
         r = me.post(path.format(group["id"]), form, htmx=True)
         assert audit(text(r)) == []

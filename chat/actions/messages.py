@@ -21,9 +21,14 @@ MAX_ATTACHMENTS = 10
 
 
 def send_message(actor_id, conversation_id, body, client_id=None, kind="text", metadata=None,
-                 attachment_ids=None):
-    """Append a message; returns (message, created). A repeated ``client_id`` returns the first one."""
+                 attachment_ids=None, reply_to_id=None):
+    """Append a message; returns (message, created). A repeated ``client_id`` returns the first one.
+
+    ``reply_to_id`` quotes an earlier message of the same conversation (else 422 naming the field).
+    """
     fields = _check_fields(body, client_id, kind, metadata, attachment_ids)
+    fields["reply_to_id"] = (None if reply_to_id in (None, "")
+                             else validate.uuid_field(reply_to_id, "reply_to_id"))
     try:
         return _send(actor_id, conversation_id, **fields)
     except sa.exc.IntegrityError:
@@ -68,11 +73,15 @@ def _check_fields(body, client_id, kind, metadata, attachment_ids):
             "attachment_ids": attachment_ids}
 
 
-def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment_ids):
+def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment_ids, reply_to_id):
     with transaction(actor_id) as conn:
         member = access.membership(conn, actor_id, conversation_id)
         if client_id is not None and (existing := _by_client_id(conn, actor_id, member.id, client_id)):
             return existing, False
+        if reply_to_id is not None and conn.execute(
+                sa.select(messages.c.id).where(messages.c.id == reply_to_id,
+                                               messages.c.conversation_id == member.id)).first() is None:
+            raise Invalid("A reply quotes a message of the same conversation.", field="reply_to_id")
         now, message_id = utcnow(), validate.new_id()
         # Taking the next seq locks the conversation row until commit: seqs are gap-free, in commit order.
         seq = conn.execute(
@@ -82,7 +91,7 @@ def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment
         ).scalar_one()
         conn.execute(messages.insert().values(
             id=message_id, conversation_id=member.id, seq=seq, sender_id=actor_id, kind=kind, body=body,
-            metadata=metadata, client_id=client_id, created_at=now))
+            metadata=metadata, client_id=client_id, created_at=now, reply_to_id=reply_to_id))
         _attach(conn, actor_id, message_id, attachment_ids)
         # Writing a message means having read everything up to it.
         conn.execute(memberships.update()
@@ -120,7 +129,8 @@ def edit_message(actor_id: str, message_id: str, body: str) -> Message:
             return _load(conn, message.id)
         now = utcnow()
         conn.execute(message_edits.insert().values(message_id=message.id, body=message.body, edited_at=now))
-        conn.execute(messages.update().where(messages.c.id == message.id).values(body=body, edited_at=now))
+        conn.execute(messages.update().where(messages.c.id == message.id)
+                     .values(body=body, edited_at=now, revision=messages.c.revision + 1))
         updated = _load(conn, message.id)
         events.record(conn, "message.updated", str(message.conversation_id), updated)
         return updated
@@ -139,7 +149,7 @@ def delete_message(actor_id: str, message_id: str) -> Message:
         conn.execute(message_edits.delete().where(message_edits.c.message_id == message.id))
         conn.execute(attachments.update().where(attachments.c.message_id == message.id).values(message_id=None))
         conn.execute(messages.update().where(messages.c.id == message.id)
-                     .values(body="", metadata={}, deleted_at=utcnow()))
+                     .values(body="", metadata={}, deleted_at=utcnow(), revision=messages.c.revision + 1))
         deleted = _load(conn, message.id)
         events.record(conn, "message.deleted", str(message.conversation_id), deleted)
         return deleted

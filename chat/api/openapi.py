@@ -170,6 +170,24 @@ PATHS = {
     "/api/v1/openapi.json": {"get": _op("This document", _ok(200, {"type": "object"}), auth=False)},
 }
 
+# Second round additions (shared/API.md "Additions for the second round").
+_REACTION = _obj(emoji=_str, count=_int, user_ids={"type": "array", "items": _str, "maxItems": 20},
+                 me={"type": "boolean"})
+SCHEMAS["Message"]["properties"].update({
+    "revision": _int, "body_html": _str, "mentions": {"type": "array", "items": _str},
+    "reactions": {"type": "array", "items": _REACTION},
+    "reply_to": {"oneOf": [_obj(id=_str, seq=_int, sender_id=_nstr, body=_str, deleted={"type": "boolean"}),
+                           {"type": "null"}]}})
+_history = PATHS["/api/v1/conversations/{conversation_id}/messages"]
+_history["get"]["parameters"].append({"name": "around", "in": "query", "schema": {**_seq, "minimum": 1}})
+_history["get"]["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["has_more_after"] = {
+    "type": "boolean"}
+_history["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["reply_to_id"] = {
+    "type": ["string", "null"], "format": "uuid"}
+PATHS["/api/v1/messages/{message_id}/reactions/{emoji}"] = {
+    "put": _op("React with one emoji (idempotent)", _ok(204)),
+    "delete": _op("Take back your reaction (idempotent)", _ok(204))}
+
 
 def document():
     """The OpenAPI 3.1 document for the API."""

@@ -157,7 +157,8 @@ class Relay:
 
 MESSAGE_EVENTS = ("message.created", "message.updated", "message.deleted")
 MEMBER_EVENTS = ("member.added", "member.removed", "read")
-EVENTS = MESSAGE_EVENTS + MEMBER_EVENTS + ("conversation.updated",)
+REACTION_EVENTS = ("reaction.added", "reaction.removed")
+EVENTS = MESSAGE_EVENTS + MEMBER_EVENTS + ("conversation.updated",) + REACTION_EVENTS
 
 
 def screen(conn, rows):
@@ -172,7 +173,7 @@ def screen(conn, rows):
     claims = [(row, _claims(row)) for row in rows]
     cids = {c["conversation_id"] for _, c in claims if c}
     people = {c["user_id"] for row, c in claims if c and row.event_type in MEMBER_EVENTS}
-    message_ids = {c["id"] for row, c in claims if c and row.event_type in MESSAGE_EVENTS}
+    message_ids = {c["id"] for row, c in claims if c and row.event_type in MESSAGE_EVENTS + REACTION_EVENTS}
     kinds, members = {}, set()
     if cids:
         found = conn.execute(
@@ -188,7 +189,7 @@ def screen(conn, rows):
     if message_ids:
         found = conn.execute(sa.select(messages.c.id, messages.c.conversation_id, messages.c.seq,
                                        messages.c.sender_id, messages.c.kind, messages.c.body,
-                                       messages.c.deleted_at)
+                                       messages.c.deleted_at, messages.c.revision)
                              .where(messages.c.id.in_(list(message_ids))))
         stored = {str(r.id): r for r in found}
     # A body other than the current one must be an earlier version (the message was edited since).
@@ -234,6 +235,10 @@ def _claims(row):
         claim["user_id"] = _uuid(payload.get("user_id"))
         if claim["user_id"] is None:
             return None
+    elif row.event_type in REACTION_EVENTS:
+        claim["id"], claim["user_id"] = _uuid(payload.get("message_id")), _uuid(payload.get("user_id"))
+        if claim["id"] is None or claim["user_id"] is None:
+            return None
     return claim if claim["conversation_id"] is not None else None
 
 
@@ -259,6 +264,14 @@ def _refusal(row, claim, kinds, members, messages_found, last, position):
             return "a body the message never had"
         if not _our_attachment_links(payload.get("attachments", [])):
             return "an attachment link that is not ours"
+    elif row.event_type in REACTION_EVENTS:
+        # A reaction names a message of this conversation, at its seq, at a revision it has reached.
+        message = messages_found[0].get(claim["id"])
+        emoji, revision = payload.get("emoji"), payload.get("revision")
+        if (message is None or str(message.conversation_id) != cid or payload.get("seq") != message.seq
+                or not isinstance(emoji, str) or not 0 < len(emoji) <= 32
+                or type(revision) is not int or not 1 < revision <= message.revision):
+            return "the payload's message, seq, emoji or revision is not the stored message's"
     elif row.event_type in MEMBER_EVENTS:
         user_id, is_member = claim["user_id"], (cid, claim["user_id"]) in members
         undo = "member.added" if row.event_type == "member.removed" else "member.removed"

@@ -3,8 +3,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..schema import attachments, users
+from ..schema import attachments, message_reactions, messages, users
 from ..types import Attachment, Message, User
+from .formatting import message_html
 
 USER_COLUMNS = (users.c.id, users.c.username, users.c.display_name, users.c.bio, users.c.avatar_url,
                 users.c.created_at)
@@ -38,8 +39,22 @@ def attachment_dict(row) -> Attachment:
     }
 
 
-def message_dict(row, attachment_rows=()) -> Message:
+MAX_REACTORS_SHOWN = 20  # user_ids per emoji (shared/API.md); count is exact
+
+
+REPLY_EXCERPT = 200  # characters of the quoted message's body
+
+
+def reply_dict(row) -> dict:
+    """What a reply shows of the message it quotes: ``{id, seq, sender_id, body (excerpt), deleted}``."""
     deleted = row.deleted_at is not None
+    return {"id": str(row.id), "seq": row.seq, "sender_id": str(row.sender_id) if row.sender_id else None,
+            "body": "" if deleted else row.body[:REPLY_EXCERPT], "deleted": deleted}
+
+
+def message_dict(row, attachment_rows=(), reactions=(), reply_to=None) -> Message:
+    deleted = row.deleted_at is not None
+    revision = getattr(row, "revision", None) or 1  # a conversation's last-message columns leave it out
     return {
         "id": str(row.id),
         "conversation_id": str(row.conversation_id),
@@ -53,6 +68,11 @@ def message_dict(row, attachment_rows=()) -> Message:
         "created_at": iso(row.created_at),
         "edited_at": iso(row.edited_at),
         "deleted_at": iso(row.deleted_at),
+        "revision": revision,
+        "body_html": "" if deleted else message_html(row.id, revision, row.body),
+        "reply_to": reply_to,
+        "reactions": [] if deleted else list(reactions),
+        "mentions": [],
     }
 
 
@@ -66,4 +86,34 @@ def messages_with_attachments(conn, rows) -> list[Message]:
         )
         for a in found:
             by_message.setdefault(str(a.message_id), []).append(a)
-    return [message_dict(r, by_message.get(str(r.id), ())) for r in rows]
+    reactions = reactions_by_message(conn, ids)
+    quoted_ids = {r.reply_to_id for r in rows if getattr(r, "reply_to_id", None) is not None}
+    quoted = {}
+    if quoted_ids:
+        found = conn.execute(sa.select(messages.c.id, messages.c.seq, messages.c.sender_id, messages.c.body,
+                                       messages.c.deleted_at).where(messages.c.id.in_(list(quoted_ids))))
+        quoted = {str(q.id): reply_dict(q) for q in found}
+    return [message_dict(r, by_message.get(str(r.id), ()), reactions.get(str(r.id), ()),
+                         quoted.get(str(getattr(r, "reply_to_id", None) or ""))) for r in rows]
+
+
+def reactions_by_message(conn, message_ids) -> dict[str, list[dict]]:
+    """``{message_id: [{emoji, count, user_ids, me}]}``, emoji in order of first use, people in order of use.
+
+    ``me`` is False here: the same dict goes to every viewer (events, cached fragments); the API marks a
+    viewer's own (``chat.actions.reactions.mark_mine``).
+    """
+    if not message_ids:
+        return {}
+    rows = conn.execute(sa.select(message_reactions.c.message_id, message_reactions.c.emoji,
+                                  message_reactions.c.user_id)
+                        .where(message_reactions.c.message_id.in_(message_ids))
+                        .order_by(message_reactions.c.created_at, message_reactions.c.user_id))
+    found: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        entry = found.setdefault(str(r.message_id), {}).setdefault(
+            r.emoji, {"emoji": r.emoji, "count": 0, "user_ids": [], "me": False})
+        entry["count"] += 1
+        if len(entry["user_ids"]) < MAX_REACTORS_SHOWN:
+            entry["user_ids"].append(str(r.user_id))
+    return {mid: list(by_emoji.values()) for mid, by_emoji in found.items()}

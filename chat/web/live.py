@@ -20,12 +20,13 @@ from threading import Lock
 from flask import render_template
 from markupsafe import Markup
 
-from ..actions import inbox
-from ..errors import NotFound
+from ..actions import inbox, reactions
+from ..errors import Invalid, NotFound
 from .people_lookup import people_cache
 
 _JSON_EVENTS = ("read", "typing", "presence")
 _MESSAGE_EVENTS = ("message.created", "message.updated", "message.deleted")
+_REACTION_EVENTS = ("reaction.added", "reaction.removed")
 
 
 class FragmentCache:
@@ -55,7 +56,9 @@ fragments = FragmentCache()
 def message_key(message, sender=None):
     """A message's version (edits and deletes make a new one) and what the partial shows of its sender."""
     shown = (sender["display_name"], sender["username"], sender.get("avatar_url")) if sender else None
-    return (message["id"], message.get("revision"), message.get("edited_at"), message.get("deleted_at"), shown)
+    quoted = message.get("reply_to") or {}
+    return (message["id"], message.get("revision"), message.get("edited_at"), message.get("deleted_at"), shown,
+            quoted.get("deleted"))
 
 
 def message_fragment(message):
@@ -63,8 +66,18 @@ def message_fragment(message):
     sender = people_cache.get(message.get("sender_id"))
 
     def render():
-        return render_template("messages/_message.html", message=message, sender=sender)
+        return render_template("messages/_message.html", message=message, sender=sender,
+                               reactor_names=_reactor_names)
     return fragments.get_or_render(message_key(message, sender), render)
+
+
+def _reactor_names(user_ids):
+    """Display names of the people who reacted, for the reaction's title."""
+    names = []
+    for user_id in user_ids:
+        person = people_cache.get(user_id)
+        names.append(person["display_name"] if person else "someone")
+    return names
 
 
 def render_message(message):
@@ -111,6 +124,12 @@ def _render(user_id, event):
         if data.get("user_id") == user_id:
             yield from _row(user_id, data.get("conversation_id"))
         yield "member", json.dumps({"type": kind, **data})
+    elif kind in _REACTION_EVENTS:
+        # The event names the message; the tab gets the message re-rendered, as for an edit.
+        try:
+            yield "message", message_fragment(reactions.get_message(user_id, data.get("message_id")))
+        except (NotFound, Invalid):  # no longer a member, or a message since gone
+            return
     elif kind in _JSON_EVENTS:
         yield kind, json.dumps(data)
     elif kind == "reset":

@@ -2,7 +2,7 @@
 from flask import render_template, request, url_for
 from flask_login import current_user
 
-from ..actions import attachments, history, messages, validate
+from ..actions import attachments, history, messages, reactions, validate
 from ..errors import ActionError, Conflict, Forbidden, NotFound
 from ..security import per_user, without_file
 from . import bp
@@ -35,7 +35,8 @@ def send(conversation_id):
     attachment_ids += form.getlist("attachment_ids")
     message, created = messages.send_message(current_user.id, conversation_id, form.get("body"),
                                              client_id=form.get("client_id") or None,
-                                             attachment_ids=attachment_ids)
+                                             attachment_ids=attachment_ids,
+                                             reply_to_id=form.get("reply_to_id") or None)
     if not is_htmx():
         return redirect_or_fragment(_location(message))
     return _message_page(message, 201 if created else 200)
@@ -72,6 +73,38 @@ def delete(conversation_id, seq):
         return render_template("messages/delete.html", message=_own_message(conversation_id, seq))
     message = messages.delete_message(current_user.id, message_at(conversation_id, seq)["id"])
     return _message_page(message) if is_htmx() else redirect_or_fragment(_location(message))
+
+
+COMMON_EMOJI = ("👍", "❤️", "😂", "😮", "😢", "🙏", "🎉", "👀")
+
+
+@bp.route("/c/<conversation_id>/m/<int:seq>/react", methods=["GET", "POST"])
+@signed_in
+@per_user("RATE_LIMIT_REACTIONS", methods=["POST"])
+def react(conversation_id, seq):
+    """GET: a form to pick an emoji (the no-JavaScript path); POST toggles the signed-in person's ``emoji``."""
+    message = message_at(conversation_id, seq)
+    if request.method == "GET":
+        return render_template("messages/react.html", message=message, common=COMMON_EMOJI)
+    try:
+        reactions.toggle_reaction(current_user.id, message["id"], request.form.get("emoji"))
+    except ActionError as error:
+        if is_htmx() or error.field != "emoji":
+            raise
+        return render_template("messages/react.html", message=message, common=COMMON_EMOJI,
+                               error=error.message), error.status
+    message = message_at(conversation_id, seq)
+    return _message_page(message) if is_htmx() else redirect_or_fragment(_location(message))
+
+
+@bp.get("/c/<conversation_id>/m/<int:seq>/edits")
+@signed_in
+def edits(conversation_id, seq):
+    """Earlier versions of a message, from its "edited" label (members only: 404 for anyone else)."""
+    message = message_at(conversation_id, seq)
+    versions = messages.edit_history(current_user.id, message["id"])
+    template = "messages/_edits.html" if is_htmx() else "messages/edits.html"
+    return render_template(template, message=message, versions=versions)
 
 
 @bp.get("/c/<conversation_id>/m/<int:seq>")

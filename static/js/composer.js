@@ -92,10 +92,13 @@
       if (!body.trim() && !file) { input.focus(); return; }
       if (body.trim().length > limit) { update(); return; }
       say("");
+      var replyTo = form.querySelector("[data-reply-to]");
       var item = outbox.add({ conversationId: conversationId, url: form.action, body: body,
+                              replyToId: replyTo && replyTo.value ? replyTo.value : null,
                               createdAt: new Date().toISOString(), maxUpload: maxUpload,
                               fileName: file ? file.name : null, fileSize: file ? file.size : null }, file);
       append(makeBubble(form, item));
+      if (replyTo && replyTo.value) form.dispatchEvent(new CustomEvent("reply:clear"));
       input.value = "";
       clearFile();
       update();

@@ -90,6 +90,7 @@
     var data = new FormData();
     data.append("body", item.body);
     data.append("client_id", item.clientId);
+    if (item.replyToId) data.append("reply_to_id", item.replyToId);
     if (files[item.clientId]) data.append("file", files[item.clientId]);
     Chat.post(item.url, data).then(function (response) {
       var redirect = response.headers.get("HX-Redirect");
