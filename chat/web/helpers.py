@@ -63,6 +63,19 @@ def bind_paths(app):
     app.extensions["chat.web.paths"] = app.url_map.bind("", script_name=app.config.get("APPLICATION_ROOT") or "/")
 
 
+AROUND = 25  # messages shown after one opened in context, so that it sits mid-page
+
+
+def message_in_context(conversation_id, seq, message_id):
+    """The path that opens a conversation's history at message ``seq``, highlighted (search, quotes).
+
+    A page of history ends just after the message (``?before=``), so thousands of messages back work the
+    same as the latest page; the anchor highlights it.
+    """
+    page = path_for("web.conversation", conversation_id=conversation_id)
+    return f"{page}?before={seq + AROUND + 1}#{dom_id('message', message_id)}"
+
+
 def path_for(endpoint, **values):
     """The path of ``endpoint`` (``/c/<id>/m/3/edit``): the same in a request, in the event stream, anywhere.
 

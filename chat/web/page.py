@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..actions import inbox, live
 from ..actions.validate import MAX_BODY
-from .helpers import bind_paths, dom_id, path_for
+from .helpers import bind_paths, dom_id, message_in_context, path_for
 from .live import chat_event, render_message
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: https:; "
@@ -85,6 +85,7 @@ def init_app(app):
                                  reads_by_member=reads_by_member, names_by_member=names_by_member,
                                  joined_by_member=joined_by_member,
                                  presence_status=presence_status, path_for=path_for,
+                                 message_in_context=message_in_context,
                                  render_message=render_message, chat_event=chat_event,
                                  pending_placeholder=pending_placeholder, max_body_length=MAX_BODY)
 
