@@ -6,6 +6,7 @@ naming ``file``, and Pillow's own bomb warning is an error everywhere in the pro
 """
 import io
 import os
+import urllib.parse
 import uuid
 import warnings
 from typing import BinaryIO
@@ -81,7 +82,7 @@ def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
     filename = _clean_filename(file_storage.filename)
     attachment_id = validate.new_id()
     key = uuid.uuid4().hex + (f".{kind.extension}" if kind else "")
-    storage().save(key, io.BytesIO(data))
+    storage().save(key, io.BytesIO(data), content_type=content_type)
     try:
         with transaction(actor_id) as conn:
             conn.execute(attachments.insert().values(
@@ -98,6 +99,16 @@ def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
 def open_attachment(viewer_id: str, attachment_id: str) -> tuple[Attachment, BinaryIO]:
     """(attachment dict, open binary file) for its uploader or a member of its message's conversation."""
     attachment_id = validate.path_id(attachment_id, "attachment")
+    row = _readable_row(viewer_id, attachment_id)
+    try:
+        return attachment_dict(row), storage().open(row.storage_key)
+    except FileNotFoundError:
+        raise NotFound("No such attachment.") from None
+
+
+def _readable_row(viewer_id, attachment_id):
+    """The attachment row if ``viewer_id`` may read it (uploader of an unsent file, or a member of the
+    conversation of a message that is not deleted), else NotFound."""
     with transaction(viewer_id) as conn:
         row = conn.execute(
             sa.select(attachments)
@@ -110,10 +121,21 @@ def open_attachment(viewer_id: str, attachment_id: str) -> tuple[Attachment, Bin
         ).first()
     if row is None:
         raise NotFound("No such attachment.")
-    try:
-        return attachment_dict(row), storage().open(row.storage_key)
-    except FileNotFoundError:
-        raise NotFound("No such attachment.") from None
+    return row
+
+
+def signed_download(viewer_id: str, attachment_id: str, seconds: int) -> str | None:
+    """A presigned URL of the store valid for ``seconds``, after the same membership check as
+    ``open_attachment``; None when the store cannot sign (local disk). Pictures and audio are served
+    inline, anything else as a download, as the app itself does."""
+    attachment_id = validate.path_id(attachment_id, "attachment")
+    row = _readable_row(viewer_id, attachment_id)
+    if row.content_type.startswith(("image/", "audio/")):
+        disposition = "inline"
+    else:
+        disposition = "attachment; filename*=UTF-8''" + urllib.parse.quote(row.filename, safe="")
+    return storage().signed_url(row.storage_key, seconds, content_type=row.content_type,
+                                disposition=disposition)
 
 
 def _image_size(data):
