@@ -12,7 +12,8 @@ from . import schema
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "supabase" / "migrations"
 SQLITE_VERSIONS = {"0001_initial": lambda conn: schema.metadata.create_all(conn),
                    "0002_sessions": schema.upgrade_sqlite_sessions,
-                   "0003_instance_identity": lambda conn: schema.chat_instance.create(conn, checkfirst=True)}
+                   "0003_instance_identity": lambda conn: schema.chat_instance.create(conn, checkfirst=True),
+                   "0004_attachment_thumbnails": schema.upgrade_sqlite_attachment_thumbnails}
 _LOCK_KEY = 7_301_001  # arbitrary, fixed: "chat migrations"
 
 

@@ -5,6 +5,7 @@ import io
 
 import pytest
 import requests
+from PIL import Image
 
 from chat.storage import LocalStorage, S3Storage, from_config, local_storage_problem
 
@@ -59,15 +60,16 @@ def test_the_app_keeps_attachments_in_s3_when_s3_bucket_is_set(app, api_as, s3_c
     a.post(f"/conversations/{direct['id']}/messages", json={"body": "", "attachment_ids": [att["id"]]})
     path = att["url"][len("/api/v1"):]
     got = api_as(bob).get(path)
-    assert got.status_code == 200 and got.data == png_bytes()
-    keys = [o["Key"] for o in store.client.list_objects_v2(Bucket=store.bucket).get("Contents", [])]
-    assert len(keys) == 1 and keys[0].endswith(".png")
+    assert got.status_code == 200 and Image.open(io.BytesIO(got.data)).size == (3, 2)
+    stored = got.data
+    keys = sorted(o["Key"] for o in store.client.list_objects_v2(Bucket=store.bucket).get("Contents", []))
+    assert len(keys) == 2 and keys[1].endswith(".png") and keys[0].endswith("-thumb.webp")  # picture, thumbnail
 
     app.config["S3_SIGNED_URL_SECONDS"] = 60
     got = api_as(bob).get(path)
     assert got.status_code == 302 and "X-Amz-Expires=60" in got.headers["Location"]
     fetched = requests.get(got.headers["Location"], timeout=10)
-    assert fetched.content == png_bytes() and fetched.headers["Content-Type"] == "image/png"
+    assert fetched.content == stored and fetched.headers["Content-Type"] == "image/png"
     refused = api_as(dave).get(path)
     assert refused.status_code == 404 and "Location" not in refused.headers  # the check comes first
 

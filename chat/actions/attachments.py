@@ -6,6 +6,8 @@ naming ``file``, and Pillow's own bomb warning is an error everywhere in the pro
 """
 import io
 import os
+import re
+import unicodedata
 import urllib.parse
 import uuid
 import warnings
@@ -14,7 +16,7 @@ from typing import BinaryIO
 import filetype
 import sqlalchemy as sa
 from flask import current_app, request
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from ..db import transaction
@@ -22,7 +24,8 @@ from ..errors import Invalid, NotFound, TooLarge
 from ..read.presenters import attachment_dict
 from ..schema import attachments, memberships, messages, utcnow
 from ..types import Attachment
-from . import validate
+from . import pictures, validate
+from .pictures import MAX_IMAGE_PIXELS
 
 # Types we accept, as detected from the content. Anything else is refused: we do not serve unknown bytes.
 ALLOWED = {
@@ -34,7 +37,12 @@ ALLOWED = {
 INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 KINDS_SENTENCE = "Pictures (PNG, JPEG, GIF, WebP), audio, PDF and ZIP files can."
 
-MAX_IMAGE_PIXELS = 40_000_000
+# Markup a browser would run if it ever sniffed the file as a page: a picture or a sound carrying it is a
+# polyglot, refused. (Documents and archives are only ever downloaded, and every file is served with nosniff
+# and a sandboxing CSP; a ZIP of a web site legitimately holds HTML.)
+MARKUP = re.compile(rb"<\s*(script|html|svg|iframe|body|object|embed)\b|<!doctype\s+html|<\?php",
+                    re.IGNORECASE)
+
 # Pillow warns above MAX_IMAGE_PIXELS and refuses twice that; set deliberately, and the warning made an error,
 # so that no code path in the process decodes a picture bigger than we accept. Uploads also check the size
 # themselves, as a test harness or a host may reset warning filters.
@@ -62,9 +70,15 @@ def storage():
 
 
 def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
-    """Store an uploaded file (werkzeug FileStorage) for ``actor_id``; return the attachment."""
+    """Store an uploaded file (werkzeug FileStorage) for ``actor_id``; return the attachment.
+
+    Refused with a 422 naming ``file`` (and nothing stored): no file, an empty one, a name with a path or
+    control characters, a type we do not accept (read from the bytes, never from the name), a file claiming
+    to be a picture that is not one, markup or script hidden in it (a polyglot), an unreadable or too large
+    picture. Pictures are stored cleaned (see ``pictures.clean``) with a WebP thumbnail beside them."""
     if file_storage is None or not getattr(file_storage, "filename", None):
         raise Invalid("Choose a file to upload.", field="file")
+    filename = _clean_filename(file_storage.filename)
     data = file_storage.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
     if len(data) > current_app.config["MAX_UPLOAD_BYTES"]:
         raise too_large(_stream_size(file_storage))
@@ -72,28 +86,44 @@ def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
         raise Invalid("This file is empty.", field="file")
     kind = filetype.guess(data)
     content_type = kind.mime if kind else None
+    declared = (file_storage.mimetype or "").lower()
     if content_type not in ALLOWED:
         raise Invalid("This kind of file can't be sent. " + KINDS_SENTENCE, field="file")
+    if declared.startswith("image/") and content_type not in INLINE_IMAGES:
+        raise Invalid(f"This file is sent as a picture ({declared}) but holds {content_type}, so it can't be "
+                      f"sent.", field="file")
+    if content_type.startswith(("image/", "audio/", "video/")) and MARKUP.search(data):
+        raise Invalid("This file has web page or script code hidden inside it, so it can't be sent.",
+                      field="file")
     if content_type == "video/webm":
         content_type = "audio/webm"
-    width = height = None
+    width = height = thumbnail = None
     if content_type in INLINE_IMAGES:
-        width, height = _image_size(data)
-    filename = _clean_filename(file_storage.filename)
+        picture = pictures.clean(data, content_type)
+        data, width, height, thumbnail = picture
     attachment_id = validate.new_id()
     key = uuid.uuid4().hex + (f".{kind.extension}" if kind else "")
+    thumbnail_key = key.split(".")[0] + "-thumb.webp" if thumbnail else None
     storage().save(key, io.BytesIO(data), content_type=content_type)
     try:
+        if thumbnail:
+            storage().save(thumbnail_key, io.BytesIO(thumbnail), content_type="image/webp")
         with transaction(actor_id) as conn:
             conn.execute(attachments.insert().values(
                 id=attachment_id, uploader_id=actor_id, message_id=None, filename=filename,
                 content_type=content_type, size=len(data), storage_key=key, width=width, height=height,
-                duration_ms=None, created_at=utcnow()))
+                duration_ms=None, created_at=utcnow(), thumbnail_key=thumbnail_key))
             row = conn.execute(sa.select(attachments).where(attachments.c.id == attachment_id)).one()
     except BaseException:
-        storage().delete(key)
+        _delete_files(key, thumbnail_key)
         raise
     return attachment_dict(row)
+
+
+def _delete_files(*keys):
+    for key in keys:
+        if key:
+            storage().delete(key)
 
 
 def open_attachment(viewer_id: str, attachment_id: str) -> tuple[Attachment, BinaryIO]:
@@ -102,6 +132,18 @@ def open_attachment(viewer_id: str, attachment_id: str) -> tuple[Attachment, Bin
     row = _readable_row(viewer_id, attachment_id)
     try:
         return attachment_dict(row), storage().open(row.storage_key)
+    except FileNotFoundError:
+        raise NotFound("No such attachment.") from None
+
+
+def open_thumbnail(viewer_id: str, attachment_id: str) -> BinaryIO:
+    """The WebP thumbnail of a picture, for whoever may read the picture; NotFound when it has none."""
+    attachment_id = validate.path_id(attachment_id, "attachment")
+    row = _readable_row(viewer_id, attachment_id)
+    if not row.thumbnail_key:
+        raise NotFound("This attachment has no thumbnail.")
+    try:
+        return storage().open(row.thumbnail_key)
     except FileNotFoundError:
         raise NotFound("No such attachment.") from None
 
@@ -138,21 +180,6 @@ def signed_download(viewer_id: str, attachment_id: str, seconds: int) -> str | N
                                 disposition=disposition)
 
 
-def _image_size(data):
-    """(width, height) of a picture we accept; 422 naming ``file`` when unreadable or too large."""
-    limit = f"the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels"
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Invalid(f"This picture has too many pixels; {limit}.", field="file") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise Invalid("This picture can't be read.", field="file") from None
-    if width * height > MAX_IMAGE_PIXELS:
-        raise Invalid(f"This picture is {width:,} × {height:,} pixels; {limit}.", field="file")
-    return width, height
-
-
 def _stream_size(file_storage):
     """The uploaded file's full size in bytes, when its stream can tell without reading it all."""
     try:
@@ -166,6 +193,13 @@ def _stream_size(file_storage):
 
 
 def _clean_filename(name):
-    name = os.path.basename(str(name).replace("\\", "/")).strip().replace("\x00", "")
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"\r\n')
+    """The name as the uploader gave it, without a folder part; 422 for ``..`` or control characters (a name
+    that tries to be a path, or to break a header or the page), which are refused rather than silently fixed."""
+    name = str(name)
+    # Format characters too (right-to-left overrides disguise "gpj.exe"), except the joiner emoji use.
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\u200d" for ch in name):
+        raise Invalid("This file's name contains control characters; rename it and try again.", field="file")
+    if ".." in name.replace("\\", "/").split("/"):
+        raise Invalid("This file's name contains \"..\" as a folder; rename it and try again.", field="file")
+    name = os.path.basename(name.replace("\\", "/")).strip().replace('"', "")
     return (name or "file")[:200]

@@ -46,3 +46,15 @@ def download(attachment_id):
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@bp.get("/attachments/<attachment_id>/thumbnail")
+@signed_in
+def thumbnail(attachment_id):
+    """A picture's WebP thumbnail (the attachment's ``thumbnail_url``), for whoever may read the picture."""
+    stream = attachments.open_thumbnail(me(), attachment_id)
+    response = send_file(stream, mimetype="image/webp", max_age=3600)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
