@@ -38,4 +38,6 @@ def create_app(test_config=None, instance_path=None):
     api.init_app(app)
     delivery.init_app(app)
     web.init_app(app)
+    from . import attachment_upkeep
+    attachment_upkeep.init_app(app)  # after delivery: it hooks into the relay's sweep
     return app

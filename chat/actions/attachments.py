@@ -11,6 +11,7 @@ import unicodedata
 import urllib.parse
 import uuid
 import warnings
+from datetime import timedelta
 from typing import BinaryIO
 
 import filetype
@@ -19,7 +20,7 @@ from flask import current_app, request
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from ..db import transaction
+from ..db import after_commit, transaction
 from ..errors import Invalid, NotFound, TooLarge
 from ..read.presenters import attachment_dict
 from ..schema import attachments, memberships, messages, utcnow
@@ -126,6 +127,45 @@ def _delete_files(*keys):
             storage().delete(key)
 
 
+def discard_with_message(conn, message_id) -> None:
+    """Inside the transaction that deletes message ``message_id``: detach its attachments and, once that
+    deletion has committed, delete their rows and their files from the store, so that every download
+    (the uploader's too) is a 404. The rows go first: a file left behind by a failing store is unreachable."""
+    ids = [r.id for r in conn.execute(sa.select(attachments.c.id).where(attachments.c.message_id == message_id))]
+    conn.execute(attachments.update().where(attachments.c.message_id == message_id).values(message_id=None))
+    if ids:
+        app = current_app._get_current_object()
+        after_commit(conn, lambda: _remove(app, ids), key=f"attachments.discard.{message_id}")
+
+
+def _remove(app, ids):
+    """Delete these unattached attachments, rows then files, as the server (their uploader may be someone
+    else than the person deleting the message)."""
+    with app.app_context(), transaction() as conn:
+        gone = conn.execute(attachments.delete()
+                            .where(attachments.c.id.in_([str(i) for i in ids]), attachments.c.message_id.is_(None))
+                            .returning(attachments.c.storage_key, attachments.c.thumbnail_key)).all()
+    for row in gone:
+        _delete_files(row.storage_key, row.thumbnail_key)
+    return len(gone)
+
+
+def prune_unattached(older_than_seconds: int | None = None) -> int:
+    """Delete uploads never attached to a message (or detached) that are older than ``older_than_seconds``
+    (default ``ATTACHMENT_UNATTACHED_SECONDS``, a day): rows, then files. Returns how many. An upload attached
+    meanwhile is left alone: the delete only matches rows that are still unattached."""
+    if older_than_seconds is None:
+        older_than_seconds = current_app.config["ATTACHMENT_UNATTACHED_SECONDS"]
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with transaction() as conn:
+        gone = conn.execute(attachments.delete()
+                            .where(attachments.c.message_id.is_(None), attachments.c.created_at < cutoff)
+                            .returning(attachments.c.storage_key, attachments.c.thumbnail_key)).all()
+    for row in gone:
+        _delete_files(row.storage_key, row.thumbnail_key)
+    return len(gone)
+
+
 def open_attachment(viewer_id: str, attachment_id: str) -> tuple[Attachment, BinaryIO]:
     """(attachment dict, open binary file) for its uploader or a member of its message's conversation."""
     attachment_id = validate.path_id(attachment_id, "attachment")
@@ -149,8 +189,8 @@ def open_thumbnail(viewer_id: str, attachment_id: str) -> BinaryIO:
 
 
 def _readable_row(viewer_id, attachment_id):
-    """The attachment row if ``viewer_id`` may read it (uploader of an unsent file, or a member of the
-    conversation of a message that is not deleted), else NotFound."""
+    """The attachment row if ``viewer_id`` may read it (the uploader while it is not sent, then the members of
+    the conversation of its message while that is not deleted), else NotFound."""
     with transaction(viewer_id) as conn:
         row = conn.execute(
             sa.select(attachments)
@@ -158,7 +198,7 @@ def _readable_row(viewer_id, attachment_id):
             .outerjoin(memberships, sa.and_(memberships.c.conversation_id == messages.c.conversation_id,
                                             memberships.c.user_id == viewer_id))
             .where(attachments.c.id == attachment_id,
-                   sa.or_(attachments.c.uploader_id == viewer_id,
+                   sa.or_(sa.and_(attachments.c.uploader_id == viewer_id, attachments.c.message_id.is_(None)),
                           sa.and_(memberships.c.user_id.is_not(None), messages.c.deleted_at.is_(None))))
         ).first()
     if row is None:
