@@ -25,7 +25,7 @@ from ..errors import Invalid, NotFound, TooLarge
 from ..read.presenters import attachment_dict
 from ..schema import attachments, memberships, messages, utcnow
 from ..types import Attachment
-from . import pictures, validate
+from . import audio, pictures, validate
 from .pictures import MAX_IMAGE_PIXELS
 
 # Types we accept, as detected from the content. Anything else is refused: we do not serve unknown bytes.
@@ -98,7 +98,9 @@ def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
                       field="file")
     if content_type == "video/webm":
         content_type = "audio/webm"
-    width = height = thumbnail = None
+    width = height = thumbnail = duration = None
+    if content_type.startswith("audio/"):
+        duration = audio.duration_ms(data, content_type)
     if content_type in INLINE_IMAGES:
         picture = pictures.clean(data, content_type)
         data, width, height, thumbnail = picture
@@ -113,7 +115,7 @@ def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
             conn.execute(attachments.insert().values(
                 id=attachment_id, uploader_id=actor_id, message_id=None, filename=filename,
                 content_type=content_type, size=len(data), storage_key=key, width=width, height=height,
-                duration_ms=None, created_at=utcnow(), thumbnail_key=thumbnail_key))
+                duration_ms=duration, created_at=utcnow(), thumbnail_key=thumbnail_key))
             row = conn.execute(sa.select(attachments).where(attachments.c.id == attachment_id)).one()
     except BaseException:
         _delete_files(key, thumbnail_key)
