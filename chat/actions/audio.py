@@ -27,10 +27,10 @@ def duration_ms(data: bytes, content_type: str) -> int:
             ms = _webm_duration_ms(data)
         else:
             info = getattr(mutagen.File(io.BytesIO(data)), "info", None)
-            ms = round(info.length * 1000) if info is not None and info.length else None
+            ms = round(info.length * 1000) if info is not None and info.length is not None else None
     except (mutagen.MutagenError, ValueError, IndexError, struct.error, EOFError):
         ms = None
-    if not ms or ms <= 0:
+    if ms is None or ms < 0:  # a readable file of no length (a silent, empty recording) is 0 ms
         raise Invalid("This sound file can't be read.", field="file")
     if ms > MAX_DURATION_MS:
         minutes, seconds = divmod(round(ms / 1000), 60)
