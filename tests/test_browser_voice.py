@@ -48,3 +48,26 @@ def test_a_recorded_voice_message_reaches_the_other_side_with_its_duration(serve
     assert 1500 <= duration <= 6000
     assert bubble.locator("[data-duration-ms]").inner_text().startswith("0:0")
     assert b.locator(".attachment--audio audio").evaluate("a => a.src").endswith("/content")
+
+
+def test_a_picture_dropped_on_the_composer_is_attached_and_sent(server, new_page):
+    from chat.actions import conversations
+    alice, bob = sign_up(server, "dalice", "Alice"), sign_up(server, "dbob", "Bob")
+    with server.actions():
+        direct = conversations.open_direct(alice["id"], bob["id"])[0]
+    a = new_page()
+    sign_in(a, server, alice)
+    a.goto(server.url + f"/c/{direct['id']}")
+    wait_for_stream(a)
+    a.evaluate("""async () => {
+        const canvas = document.createElement("canvas"); canvas.width = 30; canvas.height = 20;
+        const blob = await new Promise(r => canvas.toBlob(r, "image/png"));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([blob], "dropped.png", {type: "image/png"}));
+        const form = document.querySelector("form[data-composer]");
+        form.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    }""")
+    assert a.locator("[data-file-name]").inner_text() == "dropped.png"
+    a.get_by_label("Message", exact=True).press("Enter")
+    a.locator(".msg:not(.msg--pending) .attachment--image img").wait_for()
+    assert a.locator(".attachment--image img").get_attribute("src").endswith("/thumbnail")
