@@ -4,9 +4,8 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, config, errors, security
+from . import auth, cli, config, errors, security, storage
 from .db import Database
-from .storage import LocalStorage
 
 
 def create_app(test_config=None, instance_path=None):
@@ -22,7 +21,10 @@ def create_app(test_config=None, instance_path=None):
 
     db = Database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"])
     app.extensions["chat.db"] = db
-    app.extensions["chat.storage"] = LocalStorage(app.config["UPLOAD_FOLDER"])
+    app.extensions["chat.storage"] = storage.from_config(app.config)
+    problem = storage.local_storage_problem(app.config)
+    if problem:
+        app.logger.warning("%s", problem)  # a warning, not a refusal: one machine with one disk is fine
     if db.is_sqlite and app.config["AUTO_MIGRATE"]:
         from . import migrations
         migrations.upgrade(db)  # the embedded default needs no setup step
@@ -36,4 +38,6 @@ def create_app(test_config=None, instance_path=None):
     api.init_app(app)
     delivery.init_app(app)
     web.init_app(app)
+    from . import attachment_upkeep
+    attachment_upkeep.init_app(app)  # after delivery: it hooks into the relay's sweep
     return app

@@ -118,6 +118,15 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "SUPABASE_ANON_KEY": env.get("SUPABASE_ANON_KEY") or None,  # public: for supabase-js front ends
         "SUPABASE_JWKS_COOLDOWN_SECONDS": 30,  # least time between two fetches of the key set for unknown kids
         "RATE_LIMIT_REACTIONS": env.get("RATE_LIMIT_REACTIONS") or "10/second;120/minute;1500/hour",
+        # Attachment bytes: an S3-compatible store when S3_BUCKET is set (AWS, R2, MinIO, Supabase Storage),
+        # else local disk under UPLOAD_FOLDER. Keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+        "S3_BUCKET": env.get("S3_BUCKET") or None,
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": env.get("S3_REGION") or None,
+        # Downloads stream through the app (pages' CSP allows media from 'self' only); set to a number of
+        # seconds to answer API downloads with a 302 to a presigned URL valid that long instead.
+        "S3_SIGNED_URL_SECONDS": _int(env, "S3_SIGNED_URL_SECONDS", 0),
+        "ATTACHMENT_UNATTACHED_SECONDS": _int(env, "ATTACHMENT_UNATTACHED_SECONDS", 24 * 3600),
     }
     settings.update(overrides)
     if settings["DELIVERY_SYNC"] is None:

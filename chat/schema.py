@@ -154,6 +154,7 @@ attachments = sa.Table(
     sa.Column("height", sa.Integer),
     sa.Column("duration_ms", sa.Integer),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("thumbnail_key", sa.Text),  # a small WebP preview of a picture, in the same store
 )
 
 # Events written in the same transaction as the change they describe; the relay publishes them.
@@ -250,3 +251,8 @@ def upgrade_sqlite_replies(conn):
     add_sqlite_column("messages", "reply_to_id",
                       "reply_to_id VARCHAR(36) REFERENCES messages (id) ON DELETE SET NULL")(conn)
     conn.exec_driver_sql("create index if not exists messages_reply_to_id_idx on messages (reply_to_id)")
+def upgrade_sqlite_attachment_thumbnails(conn):
+    """SQLite migration: ``attachments.thumbnail_key`` on a database made before it."""
+    columns = {row[1] for row in conn.exec_driver_sql("pragma table_info(attachments)")}
+    if "thumbnail_key" not in columns:
+        conn.exec_driver_sql("alter table attachments add column thumbnail_key TEXT")

@@ -1,21 +1,42 @@
-"""Where attachment bytes live. Local disk by default; another store (Supabase Storage, S3) can
-implement the same three methods."""
+"""Where attachment bytes live: local disk (the embedded default) or an S3-compatible object store.
+
+Both stores keep the same contract, checked by one test against each (tests/test_storage.py):
+- ``save(key, stream, content_type=None)`` writes the whole stream under ``key`` (a generated name, never
+  what the uploader called the file); a reader never sees a half-written object.
+- ``open(key)`` returns a readable binary file object; ``FileNotFoundError`` when there is no such key.
+- ``delete(key)`` removes it; deleting a missing key is not an error.
+- ``signed_url(key, seconds, content_type, disposition)`` is a short-lived URL that serves the bytes without
+  the app, or None when the store has none (local disk).
+Only the app checks who may read: a signed URL is handed out after that check and expires soon after.
+"""
+import io
 import os
+import re
 import shutil
+
+KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+def _check_key(key):
+    if not isinstance(key, str) or not KEY.fullmatch(key) or ".." in key:
+        raise ValueError("bad storage key")
+    return key
 
 
 class LocalStorage:
-    """Files under one folder, named by generated keys (never by what the uploader called them)."""
+    """Files under one folder. Only one machine can see them: production with several processes on
+    several machines (dynos) needs the S3 store, see ``check_for_production``."""
+
+    name = "local"
 
     def __init__(self, root):
         self.root = root
 
     def _path(self, key):
-        if not key or "/" in key or "\\" in key or key.startswith("."):
-            raise ValueError("bad storage key")
+        _check_key(key)
         return os.path.join(self.root, key[:2], key)
 
-    def save(self, key, stream):
+    def save(self, key, stream, content_type=None):
         path = self._path(key)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path + ".part", "wb") as out:
@@ -30,3 +51,79 @@ class LocalStorage:
             os.remove(self._path(key))
         except FileNotFoundError:
             pass
+
+    def signed_url(self, key, seconds, content_type=None, disposition=None):
+        return None
+
+
+class S3Storage:
+    """Objects in one bucket of an S3-compatible store (AWS S3, Cloudflare R2, MinIO, Supabase Storage's S3
+    endpoint). Credentials come from boto3's usual sources (``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``)."""
+
+    name = "s3"
+
+    def __init__(self, bucket, endpoint_url=None, region=None, client=None):
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        # Path-style addressing works with every S3-compatible server (Supabase, MinIO need it).
+        self.client = client or boto3.client(
+            "s3", endpoint_url=endpoint_url, region_name=region,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                          retries={"max_attempts": 3, "mode": "standard"}))
+
+    def save(self, key, stream, content_type=None):
+        extra = {"ContentType": content_type} if content_type else {}
+        # One PUT: an object becomes visible whole or not at all.
+        self.client.put_object(Bucket=self.bucket, Key=_check_key(key), Body=stream.read(), **extra)
+
+    def open(self, key):
+        from botocore.exceptions import ClientError
+
+        try:
+            got = self.client.get_object(Bucket=self.bucket, Key=_check_key(key))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise FileNotFoundError(key) from None
+            raise
+        # Attachments are at most MAX_UPLOAD_BYTES (10 MB by default): read them whole so the response can
+        # send them with a length and ranges (audio seeking) like a local file.
+        with got["Body"] as body:
+            return io.BytesIO(body.read())
+
+    def delete(self, key):
+        self.client.delete_object(Bucket=self.bucket, Key=_check_key(key))
+
+    def signed_url(self, key, seconds, content_type=None, disposition=None):
+        params = {"Bucket": self.bucket, "Key": _check_key(key)}
+        if content_type:
+            params["ResponseContentType"] = content_type
+        if disposition:
+            params["ResponseContentDisposition"] = disposition
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=int(seconds))
+
+
+def from_config(config):
+    """The store ``config`` asks for: S3 when ``S3_BUCKET`` is set, else local disk."""
+    if config.get("S3_BUCKET"):
+        return S3Storage(config["S3_BUCKET"], endpoint_url=config.get("S3_ENDPOINT_URL"),
+                         region=config.get("S3_REGION"))
+    return LocalStorage(config["UPLOAD_FOLDER"])
+
+
+def local_storage_problem(config, env=None):
+    """A sentence explaining why local storage is wrong here, or None: in production with several worker
+    processes (``CHAT_SERVER_WORKERS``, set by gunicorn.conf.py, or ``WEB_CONCURRENCY``) uploads would be
+    split between disks that are not shared and are thrown away at every deploy."""
+    env = os.environ if env is None else env
+    if config.get("S3_BUCKET") or config.get("CHAT_ENV") != "production":
+        return None
+    workers = env.get("CHAT_SERVER_WORKERS") or env.get("WEB_CONCURRENCY") or "1"
+    if not workers.isdigit() or int(workers) <= 1:
+        return None
+    return (f"S3_BUCKET is not set, so attachments are stored on this machine's local disk; with {workers} "
+            f"worker processes in production, a file uploaded through one machine is missing on the others and "
+            f"is lost at the next deploy. Set S3_BUCKET (and S3_ENDPOINT_URL, S3_REGION, AWS_ACCESS_KEY_ID, "
+            f"AWS_SECRET_ACCESS_KEY); local disk is safe only when every worker runs on one machine whose disk "
+            f"outlives deploys.")

@@ -32,6 +32,7 @@ class Attachment(TypedDict):
     width: int | None
     height: int | None
     duration_ms: int | None
+    thumbnail_url: str | None
 
 
 class Message(TypedDict):

@@ -6,22 +6,27 @@ naming ``file``, and Pillow's own bomb warning is an error everywhere in the pro
 """
 import io
 import os
+import re
+import unicodedata
+import urllib.parse
 import uuid
 import warnings
+from datetime import timedelta
 from typing import BinaryIO
 
 import filetype
 import sqlalchemy as sa
 from flask import current_app, request
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from ..db import transaction
+from ..db import after_commit, transaction
 from ..errors import Invalid, NotFound, TooLarge
 from ..read.presenters import attachment_dict
 from ..schema import attachments, memberships, messages, utcnow
 from ..types import Attachment
-from . import validate
+from . import audio, pictures, validate
+from .pictures import MAX_IMAGE_PIXELS
 
 # Types we accept, as detected from the content. Anything else is refused: we do not serve unknown bytes.
 ALLOWED = {
@@ -33,7 +38,12 @@ ALLOWED = {
 INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 KINDS_SENTENCE = "Pictures (PNG, JPEG, GIF, WebP), audio, PDF and ZIP files can."
 
-MAX_IMAGE_PIXELS = 40_000_000
+# Markup a browser would run if it ever sniffed the file as a page: a picture or a sound carrying it is a
+# polyglot, refused. (Documents and archives are only ever downloaded, and every file is served with nosniff
+# and a sandboxing CSP; a ZIP of a web site legitimately holds HTML.)
+MARKUP = re.compile(rb"<\s*(script|html|svg|iframe|body|object|embed)\b|<!doctype\s+html|<\?php",
+                    re.IGNORECASE)
+
 # Pillow warns above MAX_IMAGE_PIXELS and refuses twice that; set deliberately, and the warning made an error,
 # so that no code path in the process decodes a picture bigger than we accept. Uploads also check the size
 # themselves, as a test harness or a host may reset warning filters.
@@ -61,9 +71,15 @@ def storage():
 
 
 def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
-    """Store an uploaded file (werkzeug FileStorage) for ``actor_id``; return the attachment."""
+    """Store an uploaded file (werkzeug FileStorage) for ``actor_id``; return the attachment.
+
+    Refused with a 422 naming ``file`` (and nothing stored): no file, an empty one, a name with a path or
+    control characters, a type we do not accept (read from the bytes, never from the name), a file claiming
+    to be a picture that is not one, markup or script hidden in it (a polyglot), an unreadable or too large
+    picture. Pictures are stored cleaned (see ``pictures.clean``) with a WebP thumbnail beside them."""
     if file_storage is None or not getattr(file_storage, "filename", None):
         raise Invalid("Choose a file to upload.", field="file")
+    filename = _clean_filename(file_storage.filename)
     data = file_storage.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
     if len(data) > current_app.config["MAX_UPLOAD_BYTES"]:
         raise too_large(_stream_size(file_storage))
@@ -71,33 +87,112 @@ def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
         raise Invalid("This file is empty.", field="file")
     kind = filetype.guess(data)
     content_type = kind.mime if kind else None
+    declared = (file_storage.mimetype or "").lower()
     if content_type not in ALLOWED:
         raise Invalid("This kind of file can't be sent. " + KINDS_SENTENCE, field="file")
+    if declared.startswith("image/") and content_type not in INLINE_IMAGES:
+        raise Invalid(f"This file is sent as a picture ({declared}) but holds {content_type}, so it can't be "
+                      f"sent.", field="file")
+    if content_type.startswith(("image/", "audio/", "video/")) and MARKUP.search(data):
+        raise Invalid("This file has web page or script code hidden inside it, so it can't be sent.",
+                      field="file")
     if content_type == "video/webm":
         content_type = "audio/webm"
-    width = height = None
+    width = height = thumbnail = duration = None
+    if content_type.startswith("audio/"):
+        duration = audio.duration_ms(data, content_type)
     if content_type in INLINE_IMAGES:
-        width, height = _image_size(data)
-    filename = _clean_filename(file_storage.filename)
+        picture = pictures.clean(data, content_type)
+        data, width, height, thumbnail = picture
     attachment_id = validate.new_id()
     key = uuid.uuid4().hex + (f".{kind.extension}" if kind else "")
-    storage().save(key, io.BytesIO(data))
+    thumbnail_key = key.split(".")[0] + "-thumb.webp" if thumbnail else None
+    storage().save(key, io.BytesIO(data), content_type=content_type)
     try:
+        if thumbnail:
+            storage().save(thumbnail_key, io.BytesIO(thumbnail), content_type="image/webp")
         with transaction(actor_id) as conn:
             conn.execute(attachments.insert().values(
                 id=attachment_id, uploader_id=actor_id, message_id=None, filename=filename,
                 content_type=content_type, size=len(data), storage_key=key, width=width, height=height,
-                duration_ms=None, created_at=utcnow()))
+                duration_ms=duration, created_at=utcnow(), thumbnail_key=thumbnail_key))
             row = conn.execute(sa.select(attachments).where(attachments.c.id == attachment_id)).one()
     except BaseException:
-        storage().delete(key)
+        _delete_files(key, thumbnail_key)
         raise
     return attachment_dict(row)
+
+
+def _delete_files(*keys):
+    for key in keys:
+        if key:
+            storage().delete(key)
+
+
+def discard_with_message(conn, message_id) -> None:
+    """Inside the transaction that deletes message ``message_id``: detach its attachments and, once that
+    deletion has committed, delete their rows and their files from the store, so that every download
+    (the uploader's too) is a 404. The rows go first: a file left behind by a failing store is unreachable."""
+    ids = [r.id for r in conn.execute(sa.select(attachments.c.id).where(attachments.c.message_id == message_id))]
+    conn.execute(attachments.update().where(attachments.c.message_id == message_id).values(message_id=None))
+    if ids:
+        app = current_app._get_current_object()
+        after_commit(conn, lambda: _remove(app, ids), key=f"attachments.discard.{message_id}")
+
+
+def _remove(app, ids):
+    """Delete these unattached attachments, rows then files, as the server (their uploader may be someone
+    else than the person deleting the message)."""
+    with app.app_context(), transaction() as conn:
+        gone = conn.execute(attachments.delete()
+                            .where(attachments.c.id.in_([str(i) for i in ids]), attachments.c.message_id.is_(None))
+                            .returning(attachments.c.storage_key, attachments.c.thumbnail_key)).all()
+    for row in gone:
+        _delete_files(row.storage_key, row.thumbnail_key)
+    return len(gone)
+
+
+def prune_unattached(older_than_seconds: int | None = None) -> int:
+    """Delete uploads never attached to a message (or detached) that are older than ``older_than_seconds``
+    (default ``ATTACHMENT_UNATTACHED_SECONDS``, a day): rows, then files. Returns how many. An upload attached
+    meanwhile is left alone: the delete only matches rows that are still unattached."""
+    if older_than_seconds is None:
+        older_than_seconds = current_app.config["ATTACHMENT_UNATTACHED_SECONDS"]
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with transaction() as conn:
+        gone = conn.execute(attachments.delete()
+                            .where(attachments.c.message_id.is_(None), attachments.c.created_at < cutoff)
+                            .returning(attachments.c.storage_key, attachments.c.thumbnail_key)).all()
+    for row in gone:
+        _delete_files(row.storage_key, row.thumbnail_key)
+    return len(gone)
 
 
 def open_attachment(viewer_id: str, attachment_id: str) -> tuple[Attachment, BinaryIO]:
     """(attachment dict, open binary file) for its uploader or a member of its message's conversation."""
     attachment_id = validate.path_id(attachment_id, "attachment")
+    row = _readable_row(viewer_id, attachment_id)
+    try:
+        return attachment_dict(row), storage().open(row.storage_key)
+    except FileNotFoundError:
+        raise NotFound("No such attachment.") from None
+
+
+def open_thumbnail(viewer_id: str, attachment_id: str) -> BinaryIO:
+    """The WebP thumbnail of a picture, for whoever may read the picture; NotFound when it has none."""
+    attachment_id = validate.path_id(attachment_id, "attachment")
+    row = _readable_row(viewer_id, attachment_id)
+    if not row.thumbnail_key:
+        raise NotFound("This attachment has no thumbnail.")
+    try:
+        return storage().open(row.thumbnail_key)
+    except FileNotFoundError:
+        raise NotFound("No such attachment.") from None
+
+
+def _readable_row(viewer_id, attachment_id):
+    """The attachment row if ``viewer_id`` may read it (the uploader while it is not sent, then the members of
+    the conversation of its message while that is not deleted), else NotFound."""
     with transaction(viewer_id) as conn:
         row = conn.execute(
             sa.select(attachments)
@@ -105,30 +200,26 @@ def open_attachment(viewer_id: str, attachment_id: str) -> tuple[Attachment, Bin
             .outerjoin(memberships, sa.and_(memberships.c.conversation_id == messages.c.conversation_id,
                                             memberships.c.user_id == viewer_id))
             .where(attachments.c.id == attachment_id,
-                   sa.or_(attachments.c.uploader_id == viewer_id,
+                   sa.or_(sa.and_(attachments.c.uploader_id == viewer_id, attachments.c.message_id.is_(None)),
                           sa.and_(memberships.c.user_id.is_not(None), messages.c.deleted_at.is_(None))))
         ).first()
     if row is None:
         raise NotFound("No such attachment.")
-    try:
-        return attachment_dict(row), storage().open(row.storage_key)
-    except FileNotFoundError:
-        raise NotFound("No such attachment.") from None
+    return row
 
 
-def _image_size(data):
-    """(width, height) of a picture we accept; 422 naming ``file`` when unreadable or too large."""
-    limit = f"the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels"
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Invalid(f"This picture has too many pixels; {limit}.", field="file") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise Invalid("This picture can't be read.", field="file") from None
-    if width * height > MAX_IMAGE_PIXELS:
-        raise Invalid(f"This picture is {width:,} × {height:,} pixels; {limit}.", field="file")
-    return width, height
+def signed_download(viewer_id: str, attachment_id: str, seconds: int) -> str | None:
+    """A presigned URL of the store valid for ``seconds``, after the same membership check as
+    ``open_attachment``; None when the store cannot sign (local disk). Pictures and audio are served
+    inline, anything else as a download, as the app itself does."""
+    attachment_id = validate.path_id(attachment_id, "attachment")
+    row = _readable_row(viewer_id, attachment_id)
+    if row.content_type.startswith(("image/", "audio/")):
+        disposition = "inline"
+    else:
+        disposition = "attachment; filename*=UTF-8''" + urllib.parse.quote(row.filename, safe="")
+    return storage().signed_url(row.storage_key, seconds, content_type=row.content_type,
+                                disposition=disposition)
 
 
 def _stream_size(file_storage):
@@ -144,6 +235,13 @@ def _stream_size(file_storage):
 
 
 def _clean_filename(name):
-    name = os.path.basename(str(name).replace("\\", "/")).strip().replace("\x00", "")
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"\r\n')
+    """The name as the uploader gave it, without a folder part; 422 for ``..`` or control characters (a name
+    that tries to be a path, or to break a header or the page), which are refused rather than silently fixed."""
+    name = str(name)
+    # Format characters too (right-to-left overrides disguise "gpj.exe"), except the joiner emoji use.
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\u200d" for ch in name):
+        raise Invalid("This file's name contains control characters; rename it and try again.", field="file")
+    if ".." in name.replace("\\", "/").split("/"):
+        raise Invalid("This file's name contains \"..\" as a folder; rename it and try again.", field="file")
+    name = os.path.basename(name.replace("\\", "/")).strip().replace('"', "")
     return (name or "file")[:200]

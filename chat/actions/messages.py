@@ -14,6 +14,7 @@ from ..read.presenters import messages_with_attachments
 from ..schema import attachments, conversations, memberships, message_edits, messages, utcnow
 from ..types import Edit, Message
 from . import access, validate
+from .attachments import discard_with_message
 
 CLIENT_KINDS = ("text", "image", "file", "audio")  # "system" messages are written by the server only
 MAX_METADATA_BYTES = 8192
@@ -147,7 +148,7 @@ def delete_message(actor_id: str, message_id: str) -> Message:
             return _load(conn, message.id)
         # Deleted means gone: the body, its earlier versions and its attachments are dropped.
         conn.execute(message_edits.delete().where(message_edits.c.message_id == message.id))
-        conn.execute(attachments.update().where(attachments.c.message_id == message.id).values(message_id=None))
+        discard_with_message(conn, message.id)  # files too, once the deletion has committed
         conn.execute(messages.update().where(messages.c.id == message.id)
                      .values(body="", metadata={}, deleted_at=utcnow(), revision=messages.c.revision + 1))
         deleted = _load(conn, message.id)

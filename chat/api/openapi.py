@@ -42,7 +42,7 @@ SCHEMAS = {
     "Attachment": {"type": "object", "properties": {
         "id": _str, "filename": _str, "content_type": _str, "size": _int, "url": _str,
         "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
-        "duration_ms": {"type": ["integer", "null"]}}},
+        "duration_ms": {"type": ["integer", "null"]}, "thumbnail_url": {"type": ["string", "null"]}}},
     "Message": {"type": "object", "required": ["id", "conversation_id", "seq", "sender_id", "kind", "body",
                                                "metadata", "client_id", "attachments", "created_at",
                                                "edited_at", "deleted_at"],
@@ -163,7 +163,10 @@ PATHS = {
         "required": True, "content": {"multipart/form-data": {"schema": _obj(file={"type": "string",
                                                                                    "format": "binary"})}}})},
     "/api/v1/attachments/{attachment_id}/content": {"get": _op("Download a file (members only)", {
-        "200": {"description": "The file's bytes"}})},
+        "200": {"description": "The file's bytes"},
+        "302": {"description": "A short-lived signed URL of the store (S3_SIGNED_URL_SECONDS > 0)"}})},
+    "/api/v1/attachments/{attachment_id}/thumbnail": {"get": _op("A picture's WebP thumbnail (members only)", {
+        "200": {"description": "image/webp"}})},
     "/api/v1/events": {"get": _op("Your event stream (Server-Sent Events)", {
         "200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": _str}}}},
         params=[("last_event_id", _str)])},

@@ -78,3 +78,11 @@ def every(seconds, fn):
             fn()
     hook.__name__ = getattr(fn, "__name__", "hook")
     return hook
+
+
+def add_sweep_hook(app, seconds, fn):
+    """Run ``fn`` (in an app context) from ``app``'s relay sweep at most once per ``seconds``; the door for
+    upkeep that lives outside this package (it may not import the actions that do it)."""
+    relay = app.extensions.get("chat.relay")
+    if relay is not None:
+        relay.sweep_hooks.append(every(seconds, fn))

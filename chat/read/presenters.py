@@ -36,6 +36,7 @@ def attachment_dict(row) -> Attachment:
         "width": row.width,
         "height": row.height,
         "duration_ms": row.duration_ms,
+        "thumbnail_url": f"/api/v1/attachments/{row.id}/thumbnail" if row.thumbnail_key else None,
     }
 
 

@@ -1,0 +1,29 @@
+"""Collecting uploads that were never sent: the relay's sweep (once an hour) and ``flask attachments prune``.
+
+This module sits outside ``chat.actions`` and ``chat.delivery`` because it joins them: the delivery layer
+runs sweep hooks but may not import the actions; the hook is registered here, at app creation.
+"""
+import click
+from flask.cli import AppGroup
+
+PRUNE_EVERY_SECONDS = 3600
+
+attachments_cli = AppGroup("attachments", help="Attachment upkeep.")
+
+
+@attachments_cli.command("prune")
+@click.option("--older-than", type=int, default=None, metavar="SECONDS",
+              help="Age of unsent uploads to delete (default: ATTACHMENT_UNATTACHED_SECONDS, a day).")
+def prune_command(older_than):
+    """Delete uploads never attached to a message, older than a day, with their files."""
+    from .actions.attachments import prune_unattached
+    click.echo(f"Deleted {prune_unattached(older_than)} unsent upload(s).")
+
+
+def init_app(app):
+    """Register the command, and the sweep hook on this app's relay (when delivery made one)."""
+    from .actions.attachments import prune_unattached
+    from .delivery import add_sweep_hook
+
+    app.cli.add_command(attachments_cli)
+    add_sweep_hook(app, PRUNE_EVERY_SECONDS, prune_unattached)
