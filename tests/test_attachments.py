@@ -50,8 +50,8 @@ def test_type_comes_from_the_bytes_not_the_name(api_as, alice):
 
 
 def test_pdf_downloads_as_attachment(api_as, alice, bob, direct):
-    att = upload(api_as(alice), PDF, 'bad"name\r\n.pdf').json
-    assert '"' not in att["filename"] and "\n" not in att["filename"]
+    att = upload(api_as(alice), PDF, 'bad"name.pdf').json  # control characters are refused (test_pictures)
+    assert '"' not in att["filename"]
     api_as(alice).post(f"/conversations/{direct['id']}/messages", json={"body": "", "attachment_ids": [att["id"]]})
     got = api_as(bob).get(att["url"][len("/api/v1"):])
     assert got.headers["Content-Disposition"].startswith("attachment")
