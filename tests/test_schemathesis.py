@@ -19,6 +19,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from werkzeug.datastructures import FileStorage
 
 from chat.actions import accounts, attachments, conversations, messages
 
@@ -35,25 +36,13 @@ def _png():
     return out
 
 
-class _Upload:
-    """What ``attachments.upload`` reads from a werkzeug FileStorage."""
-
-    filename = "red.png"
-
-    def __init__(self):
-        self.stream = _png()
-
-    def read(self, size=-1):
-        return self.stream.read(size)
-
-
 @pytest.fixture
 def world(app, alice, bob):
     """Real objects alice can see, by the names of the path parameters that reach them."""
     group = conversations.create_group(alice["id"], "club", [bob["id"]])
     message, _ = messages.send_message(alice["id"], group["id"], "hello")
     with app.test_request_context():
-        attachment = attachments.upload(alice["id"], _Upload())
+        attachment = attachments.upload(alice["id"], FileStorage(_png(), "red.png", content_type="image/png"))
     return {"conversation_id": group["id"], "message_id": message["id"], "user_id": bob["id"],
             "key": "bob", "attachment_id": attachment["id"], "emoji": "👍"}
 

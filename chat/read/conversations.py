@@ -39,7 +39,8 @@ select c.id, c.kind, c.name, c.last_seq, c.created_at, c.updated_at, m.role, m.l
        """ + UNREAD_COUNT + """ as unread_count,
        lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lm.kind as lm_kind,
        lm.body as lm_body, lm.metadata as lm_metadata, lm.client_id as lm_client_id,
-       lm.created_at as lm_created_at, lm.edited_at as lm_edited_at, lm.deleted_at as lm_deleted_at
+       lm.created_at as lm_created_at, lm.edited_at as lm_edited_at, lm.deleted_at as lm_deleted_at,
+       lm.revision as lm_revision, lm.reply_to_id as lm_reply_to_id
 from memberships m
 join conversations c on c.id = m.conversation_id
 left join messages lm on lm.conversation_id = c.id and lm.seq = c.last_seq
@@ -134,7 +135,8 @@ def _last_message_row(row):
     """The ``lm_*`` columns of a conversation row, shaped like a row of ``messages``."""
     return SimpleNamespace(id=row.lm_id, conversation_id=row.id, **{
         name: getattr(row, "lm_" + name) for name in
-        ("seq", "sender_id", "kind", "body", "metadata", "client_id", "created_at", "edited_at", "deleted_at")})
+        ("seq", "sender_id", "kind", "body", "metadata", "client_id", "created_at", "edited_at", "deleted_at",
+         "revision", "reply_to_id")})
 
 
 # --- for every member at once (events) -------------------------------------------------------------------------

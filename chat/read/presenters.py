@@ -55,7 +55,7 @@ def reply_dict(row) -> dict:
 
 def message_dict(row, attachment_rows=(), reactions=(), reply_to=None) -> Message:
     deleted = row.deleted_at is not None
-    revision = getattr(row, "revision", None) or 1  # a conversation's last-message columns leave it out
+    revision = row.revision or 1
     return {
         "id": str(row.id),
         "conversation_id": str(row.conversation_id),
@@ -87,7 +87,9 @@ def messages_with_attachments(conn, rows) -> list[Message]:
         )
         for a in found:
             by_message.setdefault(str(a.message_id), []).append(a)
-    reactions = reactions_by_message(conn, ids)
+    # Every reaction moves its message's revision on: a message at revision 1 has none (most messages, and
+    # every message just sent), so it costs no query.
+    reactions = reactions_by_message(conn, [r.id for r in rows if r.deleted_at is None and (r.revision or 1) > 1])
     quoted_ids = {r.reply_to_id for r in rows if getattr(r, "reply_to_id", None) is not None}
     quoted = {}
     if quoted_ids:
