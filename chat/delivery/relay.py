@@ -41,6 +41,10 @@ class Relay:
         self.app, self.db, self.broker = app, db, broker
         self.interval, self.batch_size, self.sync, self.retention = interval, batch_size, sync, retention
         self.sweep_hooks = []  # callables run after each sweep (presence reaping)
+        # Consumers of the log beyond the streams (push, webhooks): ``hook(conn, rows)`` runs inside the
+        # batch's transaction with the rows it has just marked published, so each row reaches each consumer
+        # exactly once. A hook only writes its own work rows there (no network); its sweep hook does the rest.
+        self.publish_hooks = []
         self._lock = threading.Lock()        # one batch at a time in this process
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
@@ -142,6 +146,8 @@ class Relay:
             if published:
                 conn.execute(outbox.update().where(outbox.c.id.in_([r.id for r in genuine[:published]]))
                              .values(published_at=utcnow()))
+                for hook in self.publish_hooks:
+                    hook(conn, genuine[:published])
         if error is not None:
             raise error
         return len(rows)
