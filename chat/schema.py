@@ -89,6 +89,10 @@ memberships = sa.Table(
     sa.Column("role", sa.Text, nullable=False, server_default="member"),  # owner | admin | member
     sa.Column("last_read_seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("joined_at", UTCDateTime, nullable=False),
+    # null: the default level (all; mentions in groups over 20 members). See chat/notify.py.
+    sa.Column("notify", sa.Text),
+    # Archived as of this seq: shown as archived until a later message would notify the member.
+    sa.Column("archived_seq", sa.BigInteger),
     sa.Index("memberships_user_id_idx", "user_id", "conversation_id"),
 )
 
@@ -141,6 +145,17 @@ for _event in ("insert", "delete"):
         f"begin update messages set revision = revision + 1 where id = {_row}.message_id; end"
     ).execute_if(dialect="sqlite"))
 
+# Whom each message mentions (members only), with the message's conversation and seq for unread counts.
+message_mentions = sa.Table(
+    "message_mentions", metadata,
+    sa.Column("message_id", Id, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("conversation_id", Id, sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Index("message_mentions_user_id_idx", "user_id", "conversation_id", "seq"),
+    sa.Index("message_mentions_conversation_id_idx", "conversation_id"),
+)
+
 attachments = sa.Table(
     "attachments", metadata,
     sa.Column("id", Id, primary_key=True),
@@ -182,6 +197,21 @@ sessions = sa.Table(
     sa.Column("last_used_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime),
+)
+
+
+# One Web Push subscription per browser endpoint.
+push_subscriptions = sa.Table(
+    "push_subscriptions", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("p256dh", sa.Text, nullable=False),
+    sa.Column("auth", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_success_at", UTCDateTime),
+    sa.UniqueConstraint("endpoint", name="push_subscriptions_endpoint_key"),
+    sa.Index("push_subscriptions_user_id_idx", "user_id"),
 )
 
 
@@ -256,3 +286,11 @@ def upgrade_sqlite_attachment_thumbnails(conn):
     columns = {row[1] for row in conn.exec_driver_sql("pragma table_info(attachments)")}
     if "thumbnail_key" not in columns:
         conn.exec_driver_sql("alter table attachments add column thumbnail_key TEXT")
+
+
+def upgrade_sqlite_keeping_up(conn):
+    """SQLite migration 0009: notification levels and archive per member, mentions, push subscriptions."""
+    add_sqlite_column("memberships", "notify", "notify TEXT")(conn)
+    add_sqlite_column("memberships", "archived_seq", "archived_seq BIGINT")(conn)
+    message_mentions.create(conn, checkfirst=True)
+    push_subscriptions.create(conn, checkfirst=True)
