@@ -1,4 +1,4 @@
-"""Collecting uploads that were never sent: the relay's sweep (once an hour) and ``flask attachments prune``.
+"""Upkeep: uploads never sent (``flask attachments prune``) and ended sessions, from the relay's sweep hourly.
 
 This module sits outside ``chat.actions`` and ``chat.delivery`` because it joins them: the delivery layer
 runs sweep hooks but may not import the actions; the hook is registered here, at app creation.
@@ -23,7 +23,9 @@ def prune_command(older_than):
 def init_app(app):
     """Register the command, and the sweep hook on this app's relay (when delivery made one)."""
     from .actions.attachments import prune_unattached
+    from .actions.sessions import prune_ended
     from .delivery import add_sweep_hook
 
     app.cli.add_command(attachments_cli)
     add_sweep_hook(app, PRUNE_EVERY_SECONDS, prune_unattached)
+    add_sweep_hook(app, PRUNE_EVERY_SECONDS, prune_ended)

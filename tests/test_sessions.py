@@ -337,3 +337,23 @@ def test_signing_in_again_in_the_same_browser_replaces_its_session(app, alice, b
     assert web.post("/login", {"login": "bob", "password": "password123"}).status_code == 303
     assert web.client.get("/api/v1/me").json["username"] == "bob"
     assert me_status(old) == 401 and sessions.list_active(alice["id"]) == []
+
+
+def test_sessions_that_ended_over_a_day_ago_are_deleted_and_live_ones_kept(app, alice, bob):
+    expired, revoked, live = sign_in(app, alice), sign_in(app, bob), sign_in(app, alice)
+    recent = sign_in(app, bob)
+    long_ago = utcnow() - timedelta(days=2)
+    with transaction() as conn:
+        rows = conn.execute(sa.select(sessions_table.c.id).order_by(sessions_table.c.created_at)).scalars().all()
+        assert len(rows) == 4
+        conn.execute(sessions_table.update().where(sessions_table.c.id == rows[0]).values(expires_at=long_ago))
+        conn.execute(sessions_table.update().where(sessions_table.c.id == rows[1]).values(revoked_at=long_ago))
+        conn.execute(sessions_table.update().where(sessions_table.c.id == rows[3])
+                     .values(revoked_at=utcnow() - timedelta(hours=1)))
+    assert sessions.prune_ended() == 2
+    with transaction() as conn:
+        left = conn.execute(sa.select(sessions_table.c.id).order_by(sessions_table.c.created_at)).scalars().all()
+    assert left == rows[2:]
+    assert me_status(live.client) == 200
+    assert me_status(expired.client) == 401 and me_status(revoked.client) == 401
+    assert me_status(recent.client) == 401

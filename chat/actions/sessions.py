@@ -151,3 +151,15 @@ def list_active(user_id):
         ).all()
     return [{"id": str(r.id), "user_agent": r.user_agent, "created_at": iso(r.created_at),
              "last_used_at": iso(r.last_used_at), "expires_at": iso(r.expires_at)} for r in rows]
+
+
+def prune_ended(keep_seconds=86_400):
+    """Delete sessions that expired or were revoked over ``keep_seconds`` ago; returns how many.
+
+    A session that has ended is never live again, so its row only serves the sessions page's recent past.
+    """
+    cutoff = utcnow() - timedelta(seconds=keep_seconds)
+    ended = sa.or_(sessions.c.expires_at < cutoff, sessions.c.revoked_at < cutoff)
+    with transaction() as conn:
+        old = sa.select(sessions.c.id).where(ended).limit(5000).scalar_subquery()
+        return conn.execute(sessions.delete().where(sessions.c.id.in_(old))).rowcount
