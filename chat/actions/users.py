@@ -1,8 +1,9 @@
-"""The user directory, and what a profile's avatar may point at."""
+"""The user directory, what a profile's avatar may point at, and the event a profile change records."""
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from .. import events
 from ..db import transaction
 from ..errors import Invalid, NotFound
 from ..read.presenters import USER_COLUMNS, user_dict
@@ -59,3 +60,9 @@ def avatar_url(value):
             or any(ord(ch) < 33 or ch in '\\"<>' for ch in value)):
         raise Invalid("avatar_url must be an https:// address, or null to remove it.", field="avatar_url")
     return value
+
+
+def announce(conn, user_id: str) -> None:
+    """Record ``user.updated`` for ``user_id`` in this transaction. The payload names only the person: the
+    relay reads their public profile as it is when it publishes (``chat.delivery.fanout``)."""
+    events.record(conn, "user.updated", None, {"user_id": str(user_id)})

@@ -111,10 +111,10 @@
   /* A picture that cannot load leaves its avatar's initials showing (load errors do not bubble). */
   document.addEventListener("error", function (event) {
     var img = event.target;
-    if (img.tagName === "IMG" && img.parentElement && img.parentElement.classList.contains("avatar")) img.remove();
+    if (img.tagName === "IMG" && img.closest && img.closest(".avatar")) img.remove();
   }, true);
   function dropBrokenAvatars(root) {  // those that failed before this script ran
-    root.querySelectorAll(".avatar > img").forEach(function (img) {
+    root.querySelectorAll(".avatar img").forEach(function (img) {
       if (img.complete && img.naturalWidth === 0) img.remove();
     });
   }
