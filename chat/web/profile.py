@@ -12,6 +12,7 @@ from ..security import per_user
 from . import bp
 from .forms import ProfileForm, attach_error
 from .helpers import signed_in
+from .people_lookup import people_cache
 
 
 def _page(form=None, status=200, notice=None):
@@ -39,6 +40,7 @@ def save_profile():
         except ActionError as error:
             attach_error(form, error, "display_name")
         else:
+            people_cache.remember(accounts.get_me(current_user.id))  # this process's next renders, at once
             return redirect(url_for("web.profile_settings", done="saved"), code=303)
     return _page(form, 422)
 
@@ -49,5 +51,5 @@ def remove_avatar():
     form = ProfileForm()
     if not form.validate_on_submit():
         return _page(form, 422)
-    profiles.remove_avatar(current_user.id)
+    people_cache.remember(profiles.remove_avatar(current_user.id))
     return redirect(url_for("web.profile_settings", done="removed"), code=303)
