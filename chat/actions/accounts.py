@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .. import passwords
-from ..db import after_commit, transaction
+from ..db import transaction
 from ..errors import Conflict, Unauthorized
 from ..read.presenters import USER_COLUMNS, user_dict
 from ..schema import accounts, api_tokens, users, utcnow
@@ -92,15 +92,8 @@ def update_profile(user_id: str, display_name: str | None = None, bio: str | Non
     changes = profile_changes(display_name, bio)
     if avatar_url is not UNCHANGED:
         changes["avatar_url"] = users_actions.avatar_url(avatar_url)
-        changes["avatar_key"] = None  # the server's column (see profiles._replace_key): written as the server
-    if changes:
-        with transaction(None if "avatar_key" in changes else user_id) as conn:
-            old_key = conn.execute(sa.select(users.c.avatar_key).where(users.c.id == user_id)).scalar()
-            conn.execute(users.update().where(users.c.id == user_id).values(**changes))
-            users_actions.announce(conn, user_id)
-            if old_key and "avatar_key" in changes:
-                store, key = current_app.extensions["chat.storage"], old_key
-                after_commit(conn, lambda: store.delete(key), key=f"avatar.delete.{user_id}")
+        changes["avatar_key"] = None
+    users_actions.write_profile(user_id, changes)
     return get_me(user_id)
 
 

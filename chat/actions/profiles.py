@@ -18,14 +18,14 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.datastructures import FileStorage
 
-from ..db import after_commit, transaction
+from ..db import transaction
 from ..errors import Invalid, NotFound
 from ..read.presenters import avatar_version
 from ..schema import users
 from ..types import Me
 from . import accounts, pictures, validate
 from .attachments import INLINE_IMAGES, storage, too_large
-from .users import announce
+from .users import write_profile
 
 
 def save_profile(user_id: str, display_name: str | None = None, bio: str | None = None,
@@ -77,23 +77,10 @@ def _store(file_storage):
 
 
 def _write(user_id, changes, key, remove=False):
-    """One transaction: the profile ``changes``, and the avatar ``key`` (or none, when ``remove``). A new or
-    removed avatar is written as the server (``avatar_key`` is not the person's to write); the old file
-    goes once the change has committed."""
-    avatar = key is not None or remove
-    if avatar:
+    """The profile ``changes`` and the avatar ``key`` (or none, when ``remove``) in one transaction."""
+    if key is not None or remove:
         changes = {**changes, "avatar_key": key, "avatar_url": None}
-    with transaction(None if avatar else user_id) as conn:
-        old = conn.execute(sa.select(users.c.avatar_key).where(users.c.id == user_id)).first()
-        if old is None:
-            raise NotFound("No such user.")
-        if not changes:
-            return
-        conn.execute(users.update().where(users.c.id == user_id).values(**changes))
-        announce(conn, user_id)
-        if avatar and old.avatar_key:
-            store, old_key = storage(), old.avatar_key
-            after_commit(conn, lambda: store.delete(old_key), key=f"avatar.delete.{user_id}")
+    write_profile(user_id, changes)
 
 
 def open_avatar(viewer_id: str, user_id: str) -> tuple[str, BinaryIO]:
