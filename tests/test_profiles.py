@@ -2,15 +2,18 @@
 you exactly once (shared/API.md: ``POST``/``DELETE /api/v1/me/avatar``)."""
 import io
 import re
+import time
 
 import psycopg
 import pytest
 from PIL import Image
 
-from chat.actions import accounts
+from chat.actions import accounts, conversations
 from chat.web import live
 
 from .test_attachments import PDF, gif_header, png_header
+from .test_delivery_outage import fresh_app, wait_connected
+from .test_delivery_redis import own_redis  # noqa: F401  (fixture)
 from .test_events_api import app_fast, open_stream  # noqa: F401  (fixture)
 from .test_pictures import jpeg_with_gps, stored_files
 from .test_relay_screen import OUTSIDER_ID, listen, relay, unpublished, write_rows  # noqa: F401  (fixtures)
@@ -275,3 +278,38 @@ def test_avatars_fall_back_to_initials_under_the_picture(web_as, api_as, alice, 
     face = re.search(rf'<span class="avatar__face" data-face-of="{alice["id"]}">A<img src="([^"]+)"', html)
     assert face and face.group(1).startswith(f"/api/v1/users/{alice['id']}/avatar?v=")
     assert f'data-name-of="{alice["id"]}"' in html and f'data-bio-of="{alice["id"]}"' in html
+
+
+@pytest.mark.redis
+def test_through_redis_a_change_is_logged_once_for_each_person_and_replays_as_sent(backend, tmp_path,
+                                                                                   own_redis):  # noqa: F811
+    """The Redis delivery log (what a resuming stream reads) holds one ``user.updated`` per recipient, even for
+    someone who shares two conversations, and the live copy is the same event."""
+    app, drop = fresh_app(backend, tmp_path, own_redis.url, "profiles")
+    broker = app.extensions["chat.broker"]
+    try:
+        with app.app_context():
+            ann = accounts.sign_up("ann@example.com", "ann", "password123", "Ann")
+            ben = accounts.sign_up("ben@example.com", "ben", "password123", "Ben")
+            cal = accounts.sign_up("cal@example.com", "cal", "password123", "Cal")
+            conversations.open_direct(ann["id"], ben["id"])
+            conversations.create_group(ann["id"], "pair", [ben["id"]])
+            sub = broker.subscribe(ben["id"])
+            wait_connected(broker)
+            epoch, start = broker.epoch(), broker.latest(ben["id"])
+            accounts.update_profile(ann["id"], display_name="Ann Again")
+            logged = [e for e in broker.read_log(ben["id"], epoch, start) if e.type == "user.updated"]
+            assert len(logged) == 1 and logged[0].data["display_name"] == "Ann Again"
+            found, deadline = [], time.monotonic() + 5
+            while not found:
+                assert time.monotonic() < deadline, "the live event never arrived"
+                item = sub.get(0.1)
+                if getattr(item, "type", None) == "user.updated":
+                    found.append(item)
+            assert found[0].id == logged[0].id
+            assert [e for e in broker.read_log(cal["id"], epoch, "0-0") if e.type == "user.updated"] == []
+    finally:
+        broker.stop()
+        app.extensions["chat.db"].dispose()
+        if drop:
+            drop()
