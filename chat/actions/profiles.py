@@ -3,7 +3,7 @@
 An avatar is the centre square of an uploaded picture, re-encoded as WebP without metadata
 (``pictures.square``), kept in the attachments' store under a fresh key; the user row names the key and
 ``avatar_url`` serves it with the key in its query, so a change shows at once. The previous file is
-deleted once the change has committed. Every change records ``user.updated`` (``announce``), which the
+deleted once the change has committed. Every change records ``user.updated`` (``users.write_profile``), which the
 relay delivers to the person and everyone who shares a conversation with them (``chat.delivery.fanout``).
 
 Any signed-in person may see any avatar, as they may see any profile (the directory is open to everyone
