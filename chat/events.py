@@ -6,6 +6,12 @@ the conversation's members at publish time. Live-only events (``send_live``: typ
 published at once, never logged and never replayed. Everything live-only is best effort: when the broker
 is unreachable the event is dropped (and logged), never an error for the person acting.
 
+A profile belongs to no conversation: ``user.updated`` is recorded with no conversation and a payload
+naming only the person, and the relay sends it once to each person who shares a conversation with them
+(and to themselves), whatever the number of conversations shared, with the profile as it is at publish
+time. One logged event per recipient keeps exactly-once on resume as for every other event; one per
+shared conversation would show the change once per conversation.
+
 Nothing in ``chat.actions`` reaches the broker or the relay any other way (tests/test_architecture.py).
 """
 from flask import current_app
@@ -19,10 +25,11 @@ EVENT_TYPES = (
     "message.created", "message.updated", "message.deleted",
     "conversation.updated", "member.added", "member.removed", "read",
     "reaction.added", "reaction.removed",
+    "user.updated",
 )
 
 
-def record(conn, event_type: str, conversation_id: str, payload: dict) -> None:
+def record(conn, event_type: str, conversation_id: str | None, payload: dict) -> None:
     """Insert an outbox row for ``event_type`` and have the relay publish it once the commit succeeds.
 
     Call it after the conversation row has been locked (every conversation write updates that row

@@ -48,6 +48,7 @@ users = sa.Table(
     sa.Column("bio", sa.Text, nullable=False, server_default=""),
     sa.Column("avatar_url", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("avatar_key", sa.Text),  # an uploaded avatar in the store (chat.actions.profiles)
 )
 
 # Private to the server: never readable through RLS (email is shown only on /me).

@@ -72,22 +72,28 @@ def get_me(user_id: str) -> Me | None:
 UNCHANGED = object()  # avatar_url not given (None/"" clears it)
 
 
-def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None,
-                   avatar_url: str | object | None = UNCHANGED) -> Me:
-    """Change the fields given (None leaves display_name and bio as they are); return the user.
-
-    ``avatar_url``: an ``https://`` URL, or None/"" to clear it (see ``users.avatar_url``).
-    """
+def profile_changes(display_name: str | None, bio: str | None) -> dict:
+    """The checked column values for a new display name and bio (None: unchanged); 422 naming the field."""
     changes = {}
     if display_name is not None:
         changes["display_name"] = validate.text(display_name, "display_name", max_len=80)
     if bio is not None:
         changes["bio"] = validate.text(bio, "bio", max_len=500, min_len=0)
+    return changes
+
+
+def update_profile(user_id: str, display_name: str | None = None, bio: str | None = None,
+                   avatar_url: str | object | None = UNCHANGED) -> Me:
+    """Change the fields given (None leaves display_name and bio as they are); return the user.
+
+    ``avatar_url``: an ``https://`` URL, or None/"" to clear it (see ``users.avatar_url``); either way it
+    replaces an uploaded avatar (``chat.actions.profiles``). A change records ``user.updated``.
+    """
+    changes = profile_changes(display_name, bio)
     if avatar_url is not UNCHANGED:
         changes["avatar_url"] = users_actions.avatar_url(avatar_url)
-    if changes:
-        with transaction(user_id) as conn:
-            conn.execute(users.update().where(users.c.id == user_id).values(**changes))
+        changes["avatar_key"] = None
+    users_actions.write_profile(user_id, changes)
     return get_me(user_id)
 
 

@@ -1,9 +1,11 @@
-"""The user directory, and what a profile's avatar may point at."""
+"""The user directory, what a profile's avatar may point at, and the event a profile change records."""
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
 
-from ..db import transaction
+from .. import events
+from ..db import after_commit, transaction
 from ..errors import Invalid, NotFound
 from ..read.presenters import USER_COLUMNS, user_dict
 from ..schema import users
@@ -59,3 +61,29 @@ def avatar_url(value):
             or any(ord(ch) < 33 or ch in '\\"<>' for ch in value)):
         raise Invalid("avatar_url must be an https:// address, or null to remove it.", field="avatar_url")
     return value
+
+
+def write_profile(user_id: str, changes: dict) -> None:
+    """Write checked profile ``changes`` (columns of ``users``) in one transaction, only those that differ,
+    and record ``user.updated`` if any did. A change of ``avatar_key`` is written as the server (the column
+    is not the person's to write: a key names bytes in the store) and deletes the old file once committed."""
+    as_server = "avatar_key" in changes
+    with transaction(None if as_server else user_id) as conn:
+        # Locked, so that of two uploads at once the later one sees, and deletes, the earlier one's file.
+        old = conn.execute(sa.select(users).where(users.c.id == user_id).with_for_update()).first()
+        if old is None:
+            raise NotFound("No such user.")
+        changes = {name: value for name, value in changes.items() if getattr(old, name) != value}
+        if not changes:
+            return
+        conn.execute(users.update().where(users.c.id == user_id).values(**changes))
+        announce(conn, user_id)
+        if "avatar_key" in changes and old.avatar_key:
+            store, old_key = current_app.extensions["chat.storage"], old.avatar_key
+            after_commit(conn, lambda: store.delete(old_key), key=f"avatar.delete.{user_id}")
+
+
+def announce(conn, user_id: str) -> None:
+    """Record ``user.updated`` for ``user_id`` in this transaction. The payload names only the person: the
+    relay reads their public profile as it is when it publishes (``chat.delivery.fanout``)."""
+    events.record(conn, "user.updated", None, {"user_id": str(user_id)})

@@ -117,6 +117,16 @@ PATHS = {
                                            avatar_url={"type": ["string", "null"], "maxLength": 2000,
                                                        "pattern": "^https://",
                                                        "description": "an https:// URL; null or \"\" removes it"}))},
+    "/api/v1/me/avatar": {
+        "post": _op("Upload your avatar (a PNG, JPEG, GIF or WebP picture); avatar_url then serves its centre "
+                    "square", _ok(200, _ref("User")), body={
+                        "required": True, "content": {"multipart/form-data": {"schema": {
+                            "type": "object", "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}}}}}}),
+        "delete": _op("Remove your avatar (back to initials)", _ok(200, _ref("User")))},
+    "/api/v1/users/{user_id}/avatar": {"get": _op(
+        "A person's uploaded avatar (their avatar_url; anyone signed in)", {"200": {"description": "image/webp"}},
+        params=[("v", {"type": "string", "maxLength": 100})])},
     "/api/v1/users": {"get": _op("Search the directory", _ok(200, _obj(users={"type": "array",
                                                                           "items": _ref("User")})),
                                  params=[("q", {"type": "string", "maxLength": 100}), ("limit", _limit(100))])},

@@ -6,10 +6,14 @@ see the conversation in their list, each affected member also gets ``conversatio
 conversation as they see it; within one batch only the last such change per person carries it, since
 every view is computed from the same, latest state. The views come from the read model
 (``chat.read.conversations``), in a fixed handful of queries per batch.
+
+``user.updated`` belongs to no conversation: it goes once to the person and to each person who shares a
+conversation with them now (``chat.read.profiles``), carrying the public profile as it is now.
 """
 from collections import Counter
 
 from ..read import conversations as read
+from ..read import profiles
 from .events import Delivery
 
 BULK_ADDITIONS = 20
@@ -27,9 +31,14 @@ def expand(conn, rows):
     plan, wanted = _plan_views(rows, members, {cid: r.last_seq for cid, r in found.items()})
     shown = read.member_views(conn, wanted, found, people)
     bulk = _bulk_additions(rows)
+    audiences = profiles.audiences(conn, [r.payload["user_id"] for r in rows if r.event_type == "user.updated"])
     expanded = []
     for row in rows:
         cid = str(row.conversation_id) if row.conversation_id is not None else None
+        if row.event_type == "user.updated":
+            profile, audience = audiences.get(str(row.payload["user_id"]), (None, []))
+            expanded.append((row.id, None, [Delivery(u, row.event_type, profile, None) for u in audience]))
+            continue
         deliveries = [Delivery(user_id, row.event_type, row.payload, None)
                       for user_id in _recipients(row, members.get(cid, []), cid in bulk)]
         shared, own = shown.get(cid, (None, {}))

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ..schema import conversations, memberships, message_edits, messages, outbox, utcnow
+from ..schema import conversations, memberships, message_edits, messages, outbox, users, utcnow
 from . import fanout
 from .broker import BrokerUnavailable
 
@@ -164,6 +164,7 @@ class Relay:
 MESSAGE_EVENTS = ("message.created", "message.updated", "message.deleted")
 MEMBER_EVENTS = ("member.added", "member.removed", "read")
 REACTION_EVENTS = ("reaction.added", "reaction.removed")
+USER_EVENTS = ("user.updated",)
 EVENTS = MESSAGE_EVENTS + MEMBER_EVENTS + ("conversation.updated",) + REACTION_EVENTS
 
 
@@ -175,9 +176,14 @@ def screen(conn, rows):
     has or had (none, and deleted, for ``message.deleted``), and only our own attachment links.
     ``member.added`` and ``read`` name a member, or someone a later row of the batch removes;
     ``member.removed`` names someone of a group who is no longer a member, or whom a later row adds back.
+    ``user.updated`` belongs to no conversation and names an existing person, and nothing else.
     """
     claims = [(row, _claims(row)) for row in rows]
-    cids = {c["conversation_id"] for _, c in claims if c}
+    cids = {c["conversation_id"] for _, c in claims if c and c["conversation_id"] is not None}
+    profiled = {c["user_id"] for row, c in claims if c and row.event_type in USER_EVENTS}
+    existing = set()
+    if profiled:
+        existing = {str(r.id) for r in conn.execute(sa.select(users.c.id).where(users.c.id.in_(list(profiled))))}
     people = {c["user_id"] for row, c in claims if c and row.event_type in MEMBER_EVENTS}
     message_ids = {c["id"] for row, c in claims if c and row.event_type in MESSAGE_EVENTS + REACTION_EVENTS}
     kinds, members = {}, set()
@@ -214,7 +220,10 @@ def screen(conn, rows):
             last[(claim["conversation_id"], row.event_type, claim["user_id"])] = i
     genuine, refused = [], []
     for i, (row, claim) in enumerate(claims):
-        reason = _refusal(row, claim, kinds, members, (stored, versions), last, i)
+        if row.event_type in USER_EVENTS:
+            reason = _user_refusal(claim, existing)
+        else:
+            reason = _refusal(row, claim, kinds, members, (stored, versions), last, i)
         if reason is None:
             genuine.append(row)
         else:
@@ -227,6 +236,11 @@ def screen(conn, rows):
 def _claims(row):
     """The ids a row's payload names, normalized; None when they are missing or malformed."""
     payload = row.payload
+    if row.event_type in USER_EVENTS:
+        if row.conversation_id is not None or not isinstance(payload, dict) or set(payload) != {"user_id"}:
+            return None
+        user_id = _uuid(payload["user_id"])
+        return {"conversation_id": None, "user_id": user_id} if user_id is not None else None
     if row.event_type not in EVENTS or row.conversation_id is None or not isinstance(payload, dict):
         return None
     claim = {"conversation_id": _uuid(row.conversation_id)}
@@ -246,6 +260,15 @@ def _claims(row):
         if claim["id"] is None or claim["user_id"] is None:
             return None
     return claim if claim["conversation_id"] is not None else None
+
+
+def _user_refusal(claim, existing):
+    """Why a ``user.updated`` row must not be delivered, or None."""
+    if claim is None:
+        return "a profile event names a conversation, more than a person, or a malformed id"
+    if claim["user_id"] not in existing:
+        return "no such person"
+    return None
 
 
 def _refusal(row, claim, kinds, members, messages_found, last, position):

@@ -8,7 +8,7 @@ from ..types import Attachment, Message, User
 from .formatting import message_html
 
 USER_COLUMNS = (users.c.id, users.c.username, users.c.display_name, users.c.bio, users.c.avatar_url,
-                users.c.created_at)
+                users.c.created_at, users.c.avatar_key)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -21,9 +21,20 @@ def user_dict(row) -> User:
         "username": row.username,
         "display_name": row.display_name,
         "bio": row.bio,
-        "avatar_url": row.avatar_url,
+        "avatar_url": avatar_url(row.id, row.avatar_key) if row.avatar_key else row.avatar_url,
         "created_at": iso(row.created_at),
     }
+
+
+def avatar_url(user_id, key: str) -> str:
+    """Where an uploaded avatar is served; the key's stem in the query changes with every new picture, so a
+    browser that cached the old one fetches the new one at once (``chat.api.users.avatar``)."""
+    return f"/api/v1/users/{user_id}/avatar?v={avatar_version(key)}"
+
+
+def avatar_version(key: str) -> str:
+    """The part of an avatar's store key that names this picture (a new upload, a new key)."""
+    return key.split(".")[0]
 
 
 def attachment_dict(row) -> Attachment:

@@ -3,7 +3,8 @@
 Validation rules live in the action layer; an ``ActionError`` naming a field is attached to that field.
 """
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
@@ -27,6 +28,13 @@ class PasswordChangeForm(FlaskForm):
                                      validators=[DataRequired("Enter your current password.")])
     new_password = PasswordField("New password", validators=[DataRequired("Choose a new password.")],
                                  description="At least 8 characters. Every other device is signed out.")
+
+
+class ProfileForm(FlaskForm):
+    """Display name, bio and a new picture; the action checks them (``profiles.save_profile``)."""
+    display_name = StringField("Display name")
+    bio = TextAreaField("Bio", description="At most 500 characters. Everyone signed in can see it.")
+    file = FileField("New picture", description="PNG, JPEG, GIF or WebP. We keep the centre square.")
 
 
 class GroupForm(FlaskForm):

@@ -11,6 +11,8 @@ and ``sse-swap`` listen for them):
 - ``chat-<conversation id>``: out-of-band parts of that conversation's open chat (title, member count,
   settings link; or "no longer a member" and no composer). Only an open chat listens for its own
   (``sse-swap`` in ``conversations/_chat.html``), so a closed one costs nothing and logs nothing;
+- ``person``: out-of-band swaps of a person's name, avatar and bio wherever the page shows them
+  (``people/_live.html``), for ``user.updated``;
 - ``member``, ``read``, ``typing``, ``presence``: small JSON; ``reset``.
 """
 import json
@@ -130,6 +132,9 @@ def _render(user_id, event):
             yield "message", message_fragment(reactions.get_message(user_id, data.get("message_id")))
         except (NotFound, Invalid):  # no longer a member, or a message since gone
             return
+    elif kind == "user.updated" and data.get("id"):
+        people_cache.remember(data)  # messages rendered from now on show the new name and picture
+        yield "person", render_template("people/_live.html", person=data)
     elif kind in _JSON_EVENTS:
         yield kind, json.dumps(data)
     elif kind == "reset":

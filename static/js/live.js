@@ -5,13 +5,13 @@
  * ?last_event_id=<last id seen> ourselves. The browser's own reconnects send the header as usual.
  *
  * What the stream says goes to the modules as "live:<event>" DOM events on their elements (the HTML of
- * "conversation" and "chat-<id>" events is swapped by htmx itself, sse-swap). The connection's state is
+ * "conversation", "person" and "chat-<id>" events is swapped by htmx itself, sse-swap). The connection's state is
  * "live:connected" (detail: {reconnect}) on the document, and the banner.
  */
 (function () {
   "use strict";
 
-  var EVENTS = ["message", "conversation", "member", "read", "typing", "presence", "reset", "session-expired"];
+  var EVENTS = ["message", "conversation", "person", "member", "read", "typing", "presence", "reset", "session-expired"];
   var lastEventId = null;
   var opened = false;
   var isOpen = false;
@@ -43,7 +43,7 @@
       source.addEventListener(name, function (event) {
         if (event.lastEventId) lastEventId = event.lastEventId;
         if (name === "session-expired") { source.close(); window.location.reload(); return; }
-        if (name !== "conversation") window.Chat.broadcast("live:" + name, event.data);
+        if (name !== "conversation" && name !== "person") window.Chat.broadcast("live:" + name, event.data);
       });
     });
     return source;

@@ -16,6 +16,8 @@
 
   var Chat = (window.Chat = {
     controller: function (name, connect) { controllers[name] = connect; },
+    /* Connect the modules of elements put in the page without an htmx swap (a message from the stream). */
+    connect: function (root) { connectAll(root); },
     me: function () { return document.body.dataset.userId || ""; },
     csrf: function () {
       var meta = document.querySelector('meta[name="csrf-token"]');
@@ -111,10 +113,10 @@
   /* A picture that cannot load leaves its avatar's initials showing (load errors do not bubble). */
   document.addEventListener("error", function (event) {
     var img = event.target;
-    if (img.tagName === "IMG" && img.parentElement && img.parentElement.classList.contains("avatar")) img.remove();
+    if (img.tagName === "IMG" && img.closest && img.closest(".avatar")) img.remove();
   }, true);
   function dropBrokenAvatars(root) {  // those that failed before this script ran
-    root.querySelectorAll(".avatar > img").forEach(function (img) {
+    root.querySelectorAll(".avatar img").forEach(function (img) {
       if (img.complete && img.naturalWidth === 0) img.remove();
     });
   }
