@@ -4,6 +4,8 @@ signed, once per event, in order, held back by a failing receiver and caught up 
 Deliveries are sent by ``chat.delivery.webhooks.deliver_due`` (the servers' background thread, or
 ``flask webhooks deliver``); tests call it where a server would, against a receiver on loopback.
 """
+import threading
+
 import pytest
 import sqlalchemy as sa
 
@@ -124,33 +126,65 @@ def test_production_checks_again_on_every_attempt(app, api_as, alice, book_club,
     assert "public internet" in hook["last_error"]
 
 
-def test_a_redirect_is_followed_only_to_an_address_checked_again(app, api_as, alice, book_club, receiver):
-    """A 307 to a loopback receiver is followed in development; in production the hop is refused."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Redirector:
+    """A loopback server answering every POST with ``status`` and ``Location: location``."""
 
-    class Redirect(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(307)
-            self.send_header("Location", receiver.url)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def __init__(self, status, location):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        def log_message(self, *args):
-            pass
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(status)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/x"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_307_is_followed_to_its_location_resolved_and_checked_afresh(app, api_as, alice, book_club, receiver):
+    redirector = Redirector(307, receiver.url)
     try:
-        made = register(api_as(alice), book_club["id"], f"http://127.0.0.1:{server.server_address[1]}/x").json
+        made = register(api_as(alice), book_club["id"], redirector.url).json
         receiver.secret = made["secret"]
         messages.send_message(alice["id"], book_club["id"], "via a redirect")
         assert deliver_due(app) == 1
         assert [t for t, _ in receiver.events()] == ["message.created"]
     finally:
-        server.shutdown()
-        server.server_close()
+        redirector.stop()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_other_redirects_are_failures_not_followed(app, api_as, alice, book_club, receiver, status):
+    redirector = Redirector(status, receiver.url)
+    try:
+        register(api_as(alice), book_club["id"], redirector.url)
+        messages.send_message(alice["id"], book_club["id"], "not followed")
+        assert deliver_due(app) == 1 and receiver.answered == 0
+        [hook] = api_as(alice).get(f"/conversations/{book_club['id']}/webhooks").json["webhooks"]
+        assert hook["last_status"] == status and hook["failing_since"] is not None
+    finally:
+        redirector.stop()
+
+
+def test_in_production_each_hop_is_checked_before_connecting(app):
+    """``send`` resolves and checks the URL of every hop (the first and each 307/308 Location) in one loop;
+    a loopback or private address is refused without a connection. (A redirect from a public host to a
+    private one cannot be staged on loopback, so this calls the hop check directly.)"""
+    from chat.delivery import webhook_post
+    for url in ("http://127.0.0.1:9/x", "http://10.0.0.1/x", "http://[::1]:9/"):
+        status, error = webhook_post.send(url, "s", "d", b"{}", timeout=1, production=True)
+        assert status is None and "public internet" in error
 
 
 # --- deliveries -----------------------------------------------------------------------------------------
