@@ -75,6 +75,7 @@ _WEBHOOK = openapi._obj(id=_uuid, url=_str, created_at=_time, created_by=_uuid, 
                         last_status={"type": ["integer", "null"]}, last_error=openapi._nstr, failing_since=_ntime)
 _URL = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "^https?://",
         "description": "http(s); in production it must resolve to public addresses"}
+openapi.SCHEMAS["User"]["properties"]["bot"] = {"type": "boolean"}
 openapi.PATH_PARAMETERS.update({"webhook_id": _uuid, "hook_id": _uuid,
                                 "secret": {"type": "string", "minLength": 1, "maxLength": 200}})
 openapi.PATHS.update({
