@@ -127,6 +127,16 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         # seconds to answer API downloads with a 302 to a presigned URL valid that long instead.
         "S3_SIGNED_URL_SECONDS": _int(env, "S3_SIGNED_URL_SECONDS", 0),
         "ATTACHMENT_UNATTACHED_SECONDS": _int(env, "ATTACHMENT_UNATTACHED_SECONDS", 24 * 3600),
+        # Outgoing webhooks: each delivery waits at most WEBHOOK_TIMEOUT_SECONDS for an answer; a failure is
+        # retried after BASE, 2×BASE, 4×BASE… seconds (at most MAX apart) for RETRY_FOR seconds, then dropped.
+        "WEBHOOK_TIMEOUT_SECONDS": float(_int(env, "WEBHOOK_TIMEOUT_SECONDS", 10)),
+        "WEBHOOK_RETRY_BASE_SECONDS": float(_int(env, "WEBHOOK_RETRY_BASE_SECONDS", 10)),
+        "WEBHOOK_RETRY_MAX_SECONDS": float(_int(env, "WEBHOOK_RETRY_MAX_SECONDS", 3600)),
+        "WEBHOOK_RETRY_FOR_SECONDS": _int(env, "WEBHOOK_RETRY_FOR_SECONDS", 2 * 86_400),
+        "WEBHOOK_RETENTION_SECONDS": _int(env, "WEBHOOK_RETENTION_SECONDS", 7 * 86_400),  # then rows are pruned
+        "WEBHOOK_SEND_IN_BACKGROUND": True,  # False: only `flask webhooks deliver` sends (tests, a worker)
+        "RATE_LIMIT_INCOMING_WEBHOOKS": env.get("RATE_LIMIT_INCOMING_WEBHOOKS") or "5/second;60/minute;1000/hour",
+        "RATE_LIMIT_INTEGRATIONS": env.get("RATE_LIMIT_INTEGRATIONS") or "20/minute;200/day",
     }
     settings.update(overrides)
     if settings["DELIVERY_SYNC"] is None:

@@ -84,7 +84,7 @@ def error_response(status, code, message, field=None, headers=None):
 
 
 def _is_api():
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith(("/api/", "/hooks/")) or request.path == "/healthz"
 
 
 def init_app(app):

@@ -27,7 +27,8 @@ SQLITE_VERSIONS = {"0001_initial": lambda conn: schema.metadata.create_all(conn)
                    "0007_replies": schema.upgrade_sqlite_replies,
                    "0008_attachment_thumbnails": schema.upgrade_sqlite_attachment_thumbnails,
                    "0009_keeping_up": schema.upgrade_sqlite_keeping_up,
-                   "0010_profiles": schema.add_sqlite_column("users", "avatar_key", "avatar_key TEXT")}
+                   "0010_profiles": schema.add_sqlite_column("users", "avatar_key", "avatar_key TEXT"),
+                   "0011_integrations": schema.upgrade_sqlite_integrations}
 _LOCK_KEY = 7_301_001  # arbitrary, fixed: "chat migrations"
 
 # The CLI's own statements (supabase/cli pkg/migration/history.go), so that either tool may create the table.

@@ -49,6 +49,9 @@ users = sa.Table(
     sa.Column("avatar_url", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("avatar_key", sa.Text),  # an uploaded avatar in the store (chat.actions.profiles)
+    # Set for a bot: the person who made it (it posts with its own token, never with a password).
+    sa.Column("bot_owner_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE")),
+    sa.Index("users_bot_owner_id_idx", "bot_owner_id"),
 )
 
 # Private to the server: never readable through RLS (email is shown only on /me).
@@ -295,3 +298,61 @@ def upgrade_sqlite_keeping_up(conn):
     add_sqlite_column("memberships", "archived_seq", "archived_seq BIGINT")(conn)
     message_mentions.create(conn, checkfirst=True)
     push_subscriptions.create(conn, checkfirst=True)
+# --- Integrations ---------------------------------------------------------------------------------------------
+# Outgoing webhooks: every stored event of the conversation is POSTed to ``url``, signed with ``secret`` (which
+# only the server reads back). ``leased_until`` lets one sender at a time work through a webhook's deliveries.
+webhooks = sa.Table(
+    "webhooks", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("conversation_id", Id, sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("created_by", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_delivery_at", UTCDateTime),
+    sa.Column("last_status", sa.Integer),  # the receiver's HTTP status, null when it did not answer
+    sa.Column("last_error", sa.Text),
+    sa.Column("failing_since", UTCDateTime),
+    sa.Column("leased_until", UTCDateTime),
+)
+
+# One row per event per webhook, written by the relay's publish hook in the batch that publishes the event
+# (so exactly once), sent in ``outbox_id`` order per webhook; ``id`` is the delivery id receivers dedupe by.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("webhook_id", Id, sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("outbox_id", sa.BigInteger, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("abandoned_at", UTCDateTime),  # retried for WEBHOOK_RETRY_FOR_SECONDS without an answer
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("webhook_id", "outbox_id", name="webhook_deliveries_webhook_id_outbox_id_key"),
+)
+
+# Incoming webhooks: ``POST /hooks/<secret>`` posts into the conversation as ``created_by``. Only the
+# secret's SHA-256 is stored.
+incoming_webhooks = sa.Table(
+    "incoming_webhooks", metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("conversation_id", Id, sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("created_by", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("secret_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+def upgrade_sqlite_integrations(conn):
+    """SQLite migration 0011: bots (``users.bot_owner_id``), outgoing and incoming webhooks."""
+    add_sqlite_column("users", "bot_owner_id",
+                      "bot_owner_id VARCHAR(36) REFERENCES users (id) ON DELETE CASCADE")(conn)
+    conn.exec_driver_sql("create index if not exists users_bot_owner_id_idx on users (bot_owner_id)")
+    for table in (webhooks, webhook_deliveries, incoming_webhooks):
+        table.create(conn, checkfirst=True)

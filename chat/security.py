@@ -81,7 +81,7 @@ def too_many_requests(error):
 
     flask-limiter adds ``Retry-After`` (and the X-RateLimit headers) to whatever is returned here.
     """
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/hooks/")):
         from .api import error_response
         return error_response(429, "rate_limited", TOO_MANY)
     template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
@@ -99,6 +99,8 @@ def init_app(app):
             return
         if bearer_token() is not None:
             return
+        if request.path.startswith("/hooks/"):
+            return  # an incoming webhook's secret URL is its only credential; no cookie is read there
         if request.path.startswith("/api/") and not current_user.is_authenticated:
             return
         csrf.protect()

@@ -13,6 +13,7 @@ class User(TypedDict):
     bio: str | None
     avatar_url: str | None
     created_at: str
+    bot: bool  # made by a person with POST /api/v1/bots
 
 
 class Member(User):

@@ -21,7 +21,7 @@ from schemathesis.checks import (
 )
 from werkzeug.datastructures import FileStorage
 
-from chat.actions import accounts, attachments, conversations, messages
+from chat.actions import accounts, attachments, conversations, incoming_webhooks, messages, webhooks
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 3
@@ -43,8 +43,12 @@ def world(app, alice, bob):
     message, _ = messages.send_message(alice["id"], group["id"], "hello")
     with app.test_request_context():
         attachment = attachments.upload(alice["id"], FileStorage(_png(), "red.png", content_type="image/png"))
+        hook = webhooks.register(alice["id"], group["id"], "https://example.com/hook")
+    secrets = []
+    incoming = incoming_webhooks.create(alice["id"], group["id"], lambda secret: secrets.append(secret) or secret)
     return {"conversation_id": group["id"], "message_id": message["id"], "user_id": bob["id"],
-            "key": "bob", "attachment_id": attachment["id"], "emoji": "👍"}
+            "key": "bob", "attachment_id": attachment["id"], "emoji": "👍", "webhook_id": hook["id"],
+            "hook_id": incoming["id"], "secret": secrets[0]}
 
 
 def _with_real_ids(case, world):
@@ -52,7 +56,7 @@ def _with_real_ids(case, world):
     params = case.path_parameters or {}
     try:
         for name, value in params.items():
-            if name not in ("key", "emoji"):
+            if name not in ("key", "emoji", "secret"):
                 uuid.UUID(str(value))
     except ValueError:
         return case  # a malformed id is what this case is about

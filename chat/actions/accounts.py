@@ -119,11 +119,12 @@ def _token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user_id: str) -> str:
-    """A new bearer token for ``user_id``, expiring after ``API_TOKEN_DAYS`` (0: never); only its hash is stored."""
+def issue_token(user_id: str, expires: bool = True) -> str:
+    """A new bearer token for ``user_id``, expiring after ``API_TOKEN_DAYS`` (0, or ``expires=False``: never);
+    only its hash is stored. A bot's token does not expire: it has no password to get another with."""
     token = "chat_" + secrets.token_urlsafe(32)
     now = utcnow()
-    days = int(current_app.config.get("API_TOKEN_DAYS", 90))
+    days = int(current_app.config.get("API_TOKEN_DAYS", 90)) if expires else 0
     with transaction() as conn:
         conn.execute(api_tokens.insert().values(id=validate.new_id(), user_id=user_id,
                                                 token_hash=_token_hash(token), created_at=now,

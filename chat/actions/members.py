@@ -17,8 +17,11 @@ def add_member(actor_id: str, conversation_id: str, user_id: str, role: str = "m
     with transaction(actor_id) as conn:
         member = access.membership(conn, actor_id, conversation_id, lock=True)
         access.require_manager(member, "add members")
-        if conn.execute(sa.select(users.c.id).where(users.c.id == user_id)).first() is None:
+        added = conn.execute(sa.select(users.c.id, users.c.bot_owner_id).where(users.c.id == user_id)).first()
+        if added is None:
             raise Invalid("No such user.", field="user_id")
+        if added.bot_owner_id is not None and str(added.bot_owner_id) != actor_id:
+            raise Forbidden("Only the person who made this bot can add it to a conversation.")
         if _role_of(conn, member.id, user_id) is not None:
             raise Conflict("That person is already a member.", field="user_id", code="already_member")
         now = utcnow()

@@ -27,6 +27,8 @@ def init_app(app):
         relay.sweep_hooks.append(every(float(config["REDIS_IDLE_SECONDS"]), broker.trim_idle))
     app.extensions["chat.broker"] = broker
     app.extensions["chat.relay"] = relay
+    from . import webhooks
+    webhooks.init_app(app, relay)  # outgoing webhooks: queued from the relay's batches
     if config["DELIVERY_STATS"]:
         from flask import jsonify
 

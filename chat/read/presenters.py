@@ -8,7 +8,7 @@ from ..types import Attachment, Message, User
 from .formatting import message_html
 
 USER_COLUMNS = (users.c.id, users.c.username, users.c.display_name, users.c.bio, users.c.avatar_url,
-                users.c.created_at, users.c.avatar_key)
+                users.c.created_at, users.c.avatar_key, users.c.bot_owner_id)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -23,6 +23,7 @@ def user_dict(row) -> User:
         "bio": row.bio,
         "avatar_url": avatar_url(row.id, row.avatar_key) if row.avatar_key else row.avatar_url,
         "created_at": iso(row.created_at),
+        "bot": getattr(row, "bot_owner_id", None) is not None,  # a bot, made by a person (chat.actions.bots)
     }
 
 

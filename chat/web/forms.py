@@ -50,6 +50,11 @@ class AddMemberForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired("Enter a username.")])
 
 
+class WebhookForm(FlaskForm):
+    url = StringField("Address (URL)", validators=[DataRequired("Enter the address to send events to.")],
+                      description="Every event of this conversation is POSTed there as signed JSON.")
+
+
 def attach_error(form, error, default_field):
     """Show an ``ActionError`` next to the field it names (or ``default_field``)."""
     field = getattr(form, error.field or "", None) or getattr(form, default_field)

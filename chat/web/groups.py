@@ -5,11 +5,11 @@ import re
 from flask import flash, render_template, url_for
 from flask_login import current_user
 
-from ..actions import conversations, inbox, members, users
+from ..actions import conversations, inbox, members, users, webhooks
 from ..errors import ActionError, Invalid, NotFound
 from ..security import per_user
 from . import bp
-from .forms import AddMemberForm, GroupForm, RenameForm, attach_error
+from .forms import AddMemberForm, GroupForm, RenameForm, WebhookForm, attach_error
 from .helpers import redirect_or_fragment, signed_in
 
 
@@ -55,8 +55,10 @@ def _settings_page(conversation_id, rename_form=None, add_form=None, status=200)
     if conversation["kind"] != "group":
         raise NotFound("Only groups have settings.")
     rename_form = rename_form or RenameForm(formdata=None, name=conversation["name"])
+    hooks = webhooks.list_for(current_user.id, conversation_id) if conversation["my_role"] != "member" else []
     return render_template("groups/settings.html", conversation=conversation, rename_form=rename_form,
-                           add_form=add_form or AddMemberForm(formdata=None)), status
+                           add_form=add_form or AddMemberForm(formdata=None), webhooks=hooks,
+                           webhook_form=WebhookForm(formdata=None)), status
 
 
 @bp.post("/c/<conversation_id>/rename")

@@ -57,7 +57,8 @@ fragments = FragmentCache()
 
 def message_key(message, sender=None):
     """A message's version (edits and deletes make a new one) and what the partial shows of its sender."""
-    shown = (sender["display_name"], sender["username"], sender.get("avatar_url")) if sender else None
+    shown = ((sender["display_name"], sender["username"], sender.get("avatar_url"), sender.get("bot"))
+             if sender else None)
     quoted = message.get("reply_to") or {}
     return (message["id"], message.get("revision"), message.get("edited_at"), message.get("deleted_at"), shown,
             quoted.get("deleted"))

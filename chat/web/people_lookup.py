@@ -8,7 +8,7 @@ from ..errors import NotFound
 
 _TTL_SECONDS = 60
 _MAX = 5000
-PUBLIC_FIELDS = ("id", "username", "display_name", "bio", "avatar_url", "created_at")
+PUBLIC_FIELDS = ("id", "username", "display_name", "bio", "avatar_url", "created_at", "bot")
 
 
 class PeopleCache:
