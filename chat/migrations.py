@@ -26,7 +26,8 @@ SQLITE_VERSIONS = {"0001_initial": lambda conn: schema.metadata.create_all(conn)
                    "0006_reactions": lambda conn: schema.message_reactions.create(conn, checkfirst=True),
                    "0007_replies": schema.upgrade_sqlite_replies,
                    "0008_attachment_thumbnails": schema.upgrade_sqlite_attachment_thumbnails,
-                   "0009_keeping_up": schema.upgrade_sqlite_keeping_up}
+                   "0009_keeping_up": schema.upgrade_sqlite_keeping_up,
+                   "0015_push_more": schema.upgrade_sqlite_push_more}
 _LOCK_KEY = 7_301_001  # arbitrary, fixed: "chat migrations"
 
 # The CLI's own statements (supabase/cli pkg/migration/history.go), so that either tool may create the table.

@@ -7,6 +7,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def init_app(app):
-    from . import attachments, auth, conversations, events, health, live, messages, openapi, search, users  # noqa: F401  (routes)
+    from . import attachments, auth, conversations, events, health, live, messages, openapi, push, search, users  # noqa: F401  (routes)
     app.register_blueprint(bp)
     app.register_blueprint(health.bp)

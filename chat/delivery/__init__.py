@@ -27,6 +27,8 @@ def init_app(app):
         relay.sweep_hooks.append(every(float(config["REDIS_IDLE_SECONDS"]), broker.trim_idle))
     app.extensions["chat.broker"] = broker
     app.extensions["chat.relay"] = relay
+    from . import push
+    push.init_app(app, relay)  # Web Push: work rows as messages are published, sent by the sweep
     if config["DELIVERY_STATS"]:
         from flask import jsonify
 
