@@ -115,11 +115,12 @@ def send_due(now=None) -> dict:
         return {}
     counts = {}
     while True:
-        batch = _claim(db, config, now or utcnow())
+        at = now or utcnow()
+        batch = _claim(db, config, at)
         if not batch:
             return counts
-        outcomes = _decide_and_send(config, batch, now or utcnow())
-        _record(db, config, outcomes)
+        outcomes = _decide_and_send(config, batch, at)
+        _record(db, config, outcomes, now or utcnow())
         for outcome, *_ in outcomes:
             counts[outcome] = counts.get(outcome, 0) + 1
         if len(batch) < int(config["PUSH_BATCH_SIZE"]):
@@ -207,13 +208,12 @@ def payload(row) -> dict:
             "url": message_in_context(cid, row.seq, mid)}
 
 
-def _record(db, config, outcomes):
-    now = utcnow()
+def _record(db, config, outcomes, now):
     retry = float(config["PUSH_RETRY_SECONDS"])
     with db.transaction() as conn:
-        pair = sa.tuple_(push_deliveries.c.message_id, push_deliveries.c.subscription_id)
         for outcome, key, row, detail in outcomes:
-            where = push_deliveries.update().where(pair == sa.tuple_(*key))
+            where = push_deliveries.update().where(push_deliveries.c.message_id == key[0],
+                                                   push_deliveries.c.subscription_id == key[1])
             if outcome == "waiting":
                 conn.execute(where.values(next_attempt_at=detail, attempts=push_deliveries.c.attempts - 1))
             elif outcome == webpush.RETRY:
