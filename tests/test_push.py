@@ -357,3 +357,24 @@ def test_streams_counted_in_redis_hold_pushes_back(pushing, receiver, redis_serv
         assert [bobs.decrypt(body)["body"] for _, body in receiver.to(bobs)] == ["pushed"]
     finally:
         broker.stop()
+
+
+def test_a_running_server_pushes_from_its_own_thread_after_the_request(app, receiver, alice, bob, direct, tmp_path):
+    """Outside tests the relay publishes in the background and its sweep wakes the push thread."""
+    from chat import delivery
+    config = dict(TEST_CONFIG, DATABASE_URL=app.config["DATABASE_URL"], UPLOAD_FOLDER=str(tmp_path / "up"),
+                  DELIVERY_SYNC=False, RELAY_INTERVAL=0.05, PUSH_OFFLINE_SECONDS=0)
+    server = create_app(config, instance_path=app.instance_path)
+    bobs = receiver.browser("bob")
+    try:
+        with server.app_context():
+            subscribe(bob, bobs)
+            delivery.start(server)
+            messages.send_message(alice["id"], direct["id"], "from the sweep")
+            deadline = time.monotonic() + 30
+            while not receiver.to(bobs) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            delivery.stop(server)
+    finally:
+        server.extensions["chat.db"].dispose()
+    assert [bobs.decrypt(body)["body"] for _, body in receiver.to(bobs)] == ["from the sweep"]

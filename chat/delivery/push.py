@@ -16,6 +16,9 @@ so two processes never send the same row; a process that dies between sending an
 one push again after the lease (the ``Topic`` header lets the push service keep only one).
 """
 import logging
+import os
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -48,8 +51,41 @@ def init_app(app, relay):
         return
     from . import every
     relay.publish_hooks.append(make_publish_hook(app))
-    relay.sweep_hooks.append(send_due)
+    relay.sweep_hooks.append(Sender(app, relay).wake)
     relay.sweep_hooks.append(every(3600, prune))
+
+
+class Sender:
+    """This process's push thread: the relay's sweep wakes it, and a slow push service never holds up the
+    relay (which publishes every live event) while it waits for an answer."""
+
+    def __init__(self, app, relay):
+        self.app, self.relay = app, relay
+        self._thread, self._pid = None, None
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+
+    def wake(self):
+        with self._lock:
+            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                self._pid, self._wake = os.getpid(), threading.Event()
+                self._thread = threading.Thread(target=self._run, name="chat-push", daemon=True)
+                self._thread.start()
+        self._wake.set()
+    wake.__name__ = "push_wake"
+
+    def _run(self):
+        while True:
+            self._wake.wait(5.0)
+            self._wake.clear()
+            if self.relay._stopping:  # the relay's sweep stopped (shutdown, tests): so does this thread
+                return
+            try:
+                with self.app.app_context():
+                    send_due()
+            except Exception:
+                log.exception("sending pushes failed")
+                time.sleep(1)
 
 
 def make_publish_hook(app):
