@@ -43,3 +43,6 @@ def test_the_service_worker_registers_and_the_manifest_is_valid(server, new_page
     section.get_by_role("button", name="Send a test notification").click()  # a plain form: nothing subscribed yet
     page.wait_for_url(re.compile(r"done=push-none"))
     assert page.get_by_text("no device of yours is subscribed").is_visible()
+
+    page.get_by_role("button", name="Sign out", exact=True).first.click()  # the sign-out still goes through
+    page.wait_for_url(re.compile(r"/login"))

@@ -43,6 +43,30 @@
     });
   }
 
+  /* Signing out stops this browser's pushes for that person first (a shared computer shows nobody's
+   * messages afterwards); the sign-out goes ahead whatever happens, within a second and a half. */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!supported || !registration || !form.matches || !form.matches('[data-controller~="sign-out"]')) return;
+    if (form.dataset.pushReleased) return;
+    event.preventDefault();
+    form.dataset.pushReleased = "1";
+    var submitted = false;
+    var proceed = function () { if (!submitted) { submitted = true; form.submit(); } };
+    var timer = setTimeout(proceed, 1500);
+    registration.then(function (reg) {
+      return reg ? reg.pushManager.getSubscription() : null;
+    }).then(function (sub) {
+      if (!sub) return null;
+      var endpoint = sub.endpoint;
+      return send("/settings/push/unsubscribe", { endpoint: endpoint }).then(function () { return sub.unsubscribe(); });
+    }).catch(function () { /* signing out matters more */ }).then(function () {
+      clearTimeout(timer);
+      try { sessionStorage.removeItem("chat.push.synced." + document.body.dataset.userId); } catch (e) { /* ignore */ }
+      proceed();
+    });
+  }, true);
+
   if (!window.Chat) return;
   Chat.controller("push", function (el) {
     var on = el.querySelector("[data-push-enable]");
