@@ -378,3 +378,19 @@ def test_a_running_server_pushes_from_its_own_thread_after_the_request(app, rece
     finally:
         server.extensions["chat.db"].dispose()
     assert [bobs.decrypt(body)["body"] for _, body in receiver.to(bobs)] == ["from the sweep"]
+
+
+def test_the_settings_button_sends_a_test_notification(pushing, receiver, alice):
+    from .web_support import WebClient, text
+    phone, gone = receiver.browser("phone"), receiver.browser("gone")
+    subscribe(alice, phone)
+    subscribe(alice, gone)
+    receiver.answers["/push/gone"] = [404]
+    browser = WebClient(pushing.test_client()).sign_in(alice)
+    response = browser.post("/settings/push/test")
+    assert response.status_code == 303 and "done=push-test" in response.headers["Location"]
+    page = text(browser.get(response.headers["Location"]))
+    assert "A test notification is on its way to 1 device." in page and "1 device could not be reached." in page
+    assert "1 device of yours is set to receive notifications." in page  # the gone one was forgotten
+    (_, body), = receiver.to(phone)
+    assert phone.decrypt(body)["title"] == "Chat"
