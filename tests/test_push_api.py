@@ -273,3 +273,25 @@ def test_rls_push_work_is_the_servers_alone_and_release_needs_a_user(app, alice,
         assert cur.fetchone() == (True,)
     with transaction() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(push_deliveries)).scalar_one() == 0
+
+
+def test_subscription_changes_are_limited_per_user(tmp_path):
+    from chat.actions import accounts
+
+    from .conftest import TEST_CONFIG
+    app = create_app(dict(TEST_CONFIG, RATELIMIT_ENABLED=True, RATE_LIMIT_PUSH="1/minute",
+                          DATABASE_URL=f"sqlite:///{tmp_path / 'chat.sqlite3'}"), instance_path=str(tmp_path / "i"))
+    try:
+        with app.app_context():
+            tokens = [accounts.issue_token(accounts.sign_up(f"{n}@example.com", n, "password123")["id"])
+                      for n in ("ann", "ben")]
+        client = app.test_client()
+        post = lambda token: client.post("/api/v1/push/subscriptions",  # noqa: E731
+                                         json={"endpoint": ENDPOINT + token[-4:], "keys": keys()},
+                                         headers={"Authorization": f"Bearer {token}"})
+        assert post(tokens[0]).status_code == 201
+        limited = post(tokens[0])
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+        assert post(tokens[1]).status_code == 201  # per user
+    finally:
+        app.extensions["chat.db"].dispose()
