@@ -4,7 +4,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, config, errors, security, storage
+from . import auth, cli, config, errors, security, storage, webpush
 from .db import Database
 
 
@@ -33,6 +33,7 @@ def create_app(test_config=None, instance_path=None):
     auth.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    webpush.init_app(app)
 
     from . import api, delivery, web
     api.init_app(app)

@@ -137,8 +137,24 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "WEBHOOK_SEND_IN_BACKGROUND": True,  # False: only `flask webhooks deliver` sends (tests, a worker)
         "RATE_LIMIT_INCOMING_WEBHOOKS": env.get("RATE_LIMIT_INCOMING_WEBHOOKS") or "5/second;60/minute;1000/hour",
         "RATE_LIMIT_INTEGRATIONS": env.get("RATE_LIMIT_INTEGRATIONS") or "20/minute;200/day",
+        # Web Push (chat.webpush): VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY and VAPID_SUBJECT come from the
+        # environment (made once in the instance folder in development; none set in production: push off).
+        "VAPID_PRIVATE_KEY": None,
+        "VAPID_PUBLIC_KEY": None,
+        "VAPID_SUBJECT": None,
+        # A push goes to people with no open event stream for this long (the stream shows them the message).
+        "PUSH_OFFLINE_SECONDS": _int(env, "PUSH_OFFLINE_SECONDS", 30),
+        "PUSH_TTL_SECONDS": _int(env, "PUSH_TTL_SECONDS", 24 * 3600),  # a push service keeps an undelivered push
+        "PUSH_TIMEOUT_SECONDS": 10.0,
+        "PUSH_MAX_ATTEMPTS": 5,  # then a push that keeps failing is given up
+        "PUSH_RETRY_SECONDS": 30,  # the first retry's delay; each later one waits twice as long
+        "PUSH_BATCH_SIZE": 100,  # pushes one sweep claims at a time
+        "PUSH_RETENTION_SECONDS": 86_400,  # finished push work rows are kept this long
+        "RATE_LIMIT_PUSH": env.get("RATE_LIMIT_PUSH") or "30/minute;300/day",
     }
     settings.update(overrides)
+    from .webpush import resolve
+    resolve(settings, env, instance_path, development)
     if settings["DELIVERY_SYNC"] is None:
         settings["DELIVERY_SYNC"] = bool(settings["TESTING"])
     return settings

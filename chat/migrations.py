@@ -28,7 +28,8 @@ SQLITE_VERSIONS = {"0001_initial": lambda conn: schema.metadata.create_all(conn)
                    "0008_attachment_thumbnails": schema.upgrade_sqlite_attachment_thumbnails,
                    "0009_keeping_up": schema.upgrade_sqlite_keeping_up,
                    "0010_profiles": schema.add_sqlite_column("users", "avatar_key", "avatar_key TEXT"),
-                   "0011_integrations": schema.upgrade_sqlite_integrations}
+                   "0011_integrations": schema.upgrade_sqlite_integrations,
+                   "0015_push_more": schema.upgrade_sqlite_push_more}
 _LOCK_KEY = 7_301_001  # arbitrary, fixed: "chat migrations"
 
 # The CLI's own statements (supabase/cli pkg/migration/history.go), so that either tool may create the table.

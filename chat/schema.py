@@ -218,6 +218,23 @@ push_subscriptions = sa.Table(
     sa.Index("push_subscriptions_user_id_idx", "user_id"),
 )
 
+# Push work: one row per message and subscription it should reach, written by the relay's publish hook
+# (chat.delivery.push) and sent by its sweep. The key makes each message go at most once to a browser.
+push_deliveries = sa.Table(
+    "push_deliveries", metadata,
+    sa.Column("message_id", Id, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("subscription_id", Id, sa.ForeignKey("push_subscriptions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", Id, nullable=False),  # the member it is for (the subscription's owner then)
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("done_at", UTCDateTime),
+    sa.Column("outcome", sa.Text),  # sent | gone | skipped | failed
+    sa.Index("push_deliveries_subscription_id_idx", "subscription_id"),
+    sa.Index("push_deliveries_due_idx", "next_attempt_at",
+             postgresql_where=sa.text("done_at is null"), sqlite_where=sa.text("done_at is null")),
+)
+
 
 def upgrade_sqlite_sessions(conn):
     """SQLite migration 0002: the sessions table and ``api_tokens.expires_at`` on a database made before them."""
@@ -356,3 +373,8 @@ def upgrade_sqlite_integrations(conn):
     conn.exec_driver_sql("create index if not exists users_bot_owner_id_idx on users (bot_owner_id)")
     for table in (webhooks, webhook_deliveries, incoming_webhooks):
         table.create(conn, checkfirst=True)
+
+
+def upgrade_sqlite_push_more(conn):
+    """SQLite migration 0015: the push work rows."""
+    push_deliveries.create(conn, checkfirst=True)

@@ -7,7 +7,20 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def init_app(app):
-    from . import attachments, auth, conversations, events, health, integrations, live, messages, openapi, search, users  # noqa: F401  (routes)
+    from . import (  # noqa: F401  (routes)
+        attachments,
+        auth,
+        conversations,
+        events,
+        health,
+        integrations,
+        live,
+        messages,
+        openapi,
+        push,
+        search,
+        users,
+    )
     app.register_blueprint(bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(integrations.hooks_bp)

@@ -29,6 +29,8 @@ def init_app(app):
     app.extensions["chat.relay"] = relay
     from . import webhooks
     webhooks.init_app(app, relay)  # outgoing webhooks: queued from the relay's batches
+    from . import push
+    push.init_app(app, relay)  # Web Push: work rows as messages are published, sent by the sweep
     if config["DELIVERY_STATS"]:
         from flask import jsonify
 

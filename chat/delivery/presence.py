@@ -2,7 +2,8 @@
 
 Each open stream holds a token that expires unless the stream refreshes it (at every heartbeat), so a
 crashed worker's streams stop counting within one TTL. A person is ``online`` with at least one live
-token, ``away`` if they also said so (all their tabs hidden), ``offline`` with none.
+token, ``away`` if they also said so (all their tabs hidden), ``offline`` with none. ``last_seen`` tells
+when someone last had a stream (Web Push waits until nobody has for a while).
 """
 import threading
 import time
@@ -10,6 +11,7 @@ import time
 PRESENCE_KEY = "presence:{}"
 AWAY_KEY = "presence:{}:away"
 USERS_KEY = "presence:users"  # user -> when their newest token expires, for reaping crashed streams
+SEEN_KEY = "presence:seen"  # user -> when a stream of theirs was last opened, renewed or closed
 
 
 def status_of(live, away):
@@ -25,6 +27,7 @@ class MemoryPresence:
         self._tokens = {}  # user_id -> {token: expires_at}
         self._away = {}    # user_id -> expires_at
         self._throttles = {}
+        self._seen = {}    # user_id -> when a stream of theirs was last opened, renewed or closed
         self._lock = threading.Lock()
 
     def _live(self, user_id, now):
@@ -42,17 +45,22 @@ class MemoryPresence:
             first = not tokens
             tokens[token] = now + ttl
             self._tokens[user_id] = tokens
+            self._seen[user_id] = now
             return first
 
     def refresh(self, user_id, token, ttl):
         with self._lock:
-            self._tokens.setdefault(user_id, {})[token] = time.time() + ttl
+            now = time.time()
+            self._tokens.setdefault(user_id, {})[token] = now + ttl
+            self._seen[user_id] = now
 
     def disconnect(self, user_id, token):
         """Forget a stream; True if it was the person's last live one."""
         with self._lock:
             tokens = self._tokens.get(user_id, {})
             had = tokens.pop(token, None) is not None
+            if had:
+                self._seen[user_id] = time.time()
             if not self._live(user_id, time.time()):
                 self._tokens.pop(user_id, None)
                 return had
@@ -69,6 +77,12 @@ class MemoryPresence:
         now = time.time()
         with self._lock:
             return {u: status_of(bool(self._live(u, now)), self._away.get(u, 0) > now) for u in user_ids}
+
+    def last_seen(self, user_ids):
+        """``{user_id: unix time or None}``: now for people with a live stream, else when they last had one."""
+        now = time.time()
+        with self._lock:
+            return {u: now if self._live(u, now) else self._seen.get(u) for u in user_ids}
 
     def expired_users(self):
         """People whose every stream expired without closing (a crashed process); each reported once."""
@@ -106,6 +120,7 @@ class RedisPresence:
         pipe.zadd(key, {token: now + ttl})
         pipe.expire(key, int(ttl) + 1)
         pipe.zadd(self._prefix + USERS_KEY, {user_id: now + ttl}, gt=True)
+        pipe.zadd(self._prefix + SEEN_KEY, {user_id: now})
         return pipe.execute()[1] == 0
 
     def refresh(self, user_id, token, ttl):
@@ -114,6 +129,7 @@ class RedisPresence:
         pipe.zadd(key, {token: now + ttl})
         pipe.expire(key, int(ttl) + 1)
         pipe.zadd(self._prefix + USERS_KEY, {user_id: now + ttl}, gt=True)
+        pipe.zadd(self._prefix + SEEN_KEY, {user_id: now})
         pipe.execute()
 
     def disconnect(self, user_id, token):
@@ -123,6 +139,8 @@ class RedisPresence:
         pipe.zremrangebyscore(key, "-inf", time.time())
         pipe.zcard(key)
         removed, _, left = pipe.execute()
+        if removed:
+            self._client().zadd(self._prefix + SEEN_KEY, {user_id: time.time()})
         if removed and not left:
             self._client().zrem(self._prefix + USERS_KEY, user_id)
             return True
@@ -145,6 +163,19 @@ class RedisPresence:
             pipe.exists(self._prefix + AWAY_KEY.format(user_id))
         found = pipe.execute()
         return {u: status_of(found[2 * i] > 0, found[2 * i + 1] > 0) for i, u in enumerate(user_ids)}
+
+    def last_seen(self, user_ids):
+        user_ids = list(user_ids)
+        if not user_ids:
+            return {}
+        now = time.time()
+        pipe = self._client().pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.zcount(self._prefix + PRESENCE_KEY.format(user_id), now, "+inf")
+        pipe.zmscore(self._prefix + SEEN_KEY, user_ids)
+        found = pipe.execute()
+        seen = found[-1]
+        return {u: now if found[i] > 0 else seen[i] for i, u in enumerate(user_ids)}
 
     def expired_users(self):
         client, now = self._client(), time.time()

@@ -6,7 +6,20 @@ bp = Blueprint("web", __name__)
 
 def init_app(app):
     """Register the web pages and their template helpers (``chat.errors`` registers the error pages)."""
-    from . import accounts, chat, events, filters, groups, messages, page, people, profile, search, webhooks  # noqa: F401  (routes)
+    from . import (  # noqa: F401  (routes)
+        accounts,
+        chat,
+        events,
+        filters,
+        groups,
+        messages,
+        page,
+        people,
+        profile,
+        push,
+        search,
+        webhooks,
+    )
     app.register_blueprint(bp)
     filters.init_app(app)
     page.init_app(app)

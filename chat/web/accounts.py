@@ -84,8 +84,10 @@ def browser_name(user_agent):
 
 def _account_page(form=None, status=200, notice=None):
     listed = [{**s, "browser": browser_name(s["user_agent"])} for s in sessions.list_active(current_user.id)]
+    from .push import push_settings
     return render_template("account/index.html", form=form or PasswordChangeForm(), notice=notice,
-                           sessions=listed, current_session=current_user.session_id), status
+                           sessions=listed, current_session=current_user.session_id,
+                           push=push_settings(current_user.id)), status
 
 
 @bp.get("/settings/account")
