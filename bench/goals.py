@@ -101,8 +101,9 @@ def rows(r):
         all_back = st["reconnected"] >= st["streams"]
         ok = None if rr is None else (rr <= 3 and st["lost"] == 0 and st["duplicates"] == 0 and five == 0
                                       and all_back and in_time)
-        note = (f"lost {st['lost']}, duplicated {st['duplicates']}, 5xx {five}, back {st['reconnected']:,} of "
-                f"{st['streams']:,}; slowest delivery during the storm {worst:,.0f} ms"
+        note = (f"lost {st['lost']}, duplicated {st['duplicates']}, 5xx {five}; {st['streams']:,} dropped, "
+                f"{st['reconnected']:,} streams open after the resume; slowest delivery during the storm "
+                f"{worst:,.0f} ms"
                 if worst is not None else f"lost {st['lost']}, duplicated {st['duplicates']}, 5xx {five}")
     else:
         ok, note = None, ""
@@ -135,7 +136,8 @@ def rows(r):
     cpu, null_cpu = _get(idle, "idle_cpu_percent"), _get(null, "idle", "idle_cpu_percent")
     rr = ratio(cpu, null_cpu)
     add(f"idle: CPU holding {held:,} streams (% of a core)", "≤ 2 × null SSE server", cpu, null_cpu, rr,
-        None if rr is None else rr <= 2, full_size=held >= 10_000, scenario=idle)
+        None if rr is None else rr <= 2, full_size=held >= 10_000, scenario=idle,
+        note="no ratio: the null server's idle CPU measured 0 in this window" if null_cpu == 0 and cpu else "")
 
     d = app.get("day")
     p99 = _get(d, "delivery_ms", "p99")
@@ -143,7 +145,7 @@ def rows(r):
         clean = d["lost"] == 0 and d["duplicates"] == 0
         full = d["people"] >= 5000 and d["conversations"] >= 1000 and d["rate"] >= 100
         note = (f"{d['people']:,} people, {d['conversations']:,} conversations, {d['rate']:g} msg/s; lost "
-                f"{d['lost']}, duplicated {d['duplicates']}; app CPU {d['app_cpu_ms_per_message']} ms per message "
+                f"{d['lost']}, duplicated {d['duplicates']}; app CPU {d['app_cpu_ms_per_message']} ms per message sent "
                 f"(Postgres {d['postgres_cpu_ms_per_message']} ms)")
         ok = None if p99 is None else (p99 <= 100 and clean)
     else:

@@ -276,7 +276,8 @@ def _day_lines(d):
             f"{d['rate']:g}/s for {d['seconds']:g} s, {d['typing']['sent']:,} typing notices, {d['reads']['sent']:,} "
             f"read marks ({d['reads']['skipped']} skipped: their message had not been answered yet), "
             f"{d['churn']['closed']:,} streams closed and reopened with Last-Event-ID "
-            f"({d['churn']['reopened']:,} back, {d['churn']['gave_up']} gave up).", "",
+            f"({d['churn']['reopened']:,} back, {d['churn']['gave_up']} gave up; "
+            f"waited {d['churn'].get('skipped_no_cursor', 0) / 4:g} s for a first cursor).", "",
             f"Live delivery {_ms(d['delivery_ms'])}; catch-up after a reconnect {_ms(d['catchup_ms'])}; lost "
             f"{d['lost']} ({d['lost_gaps']} gaps) and duplicated {d['duplicates']} of {d['expected']:,} expected; "
             f"resets {d['resets']}, streams the server closed {d['server_closed']}.", "",
@@ -284,7 +285,7 @@ def _day_lines(d):
             f"{_ms(d['reads']['post_ms'])}; errors {d['send_errors'] or 0} / {d['typing']['errors'] or 0} / "
             f"{d['reads']['errors'] or 0}.", "",
             f"CPU over {d['measured_seconds']} s: app {d['app_cpu_seconds']} s = **{d['app_cpu_ms_per_message']} ms "
-            f"per message**; Postgres {d['postgres_cpu_ms_per_message']} ms, Redis {d['redis_cpu_ms_per_message']} "
+            f"per message sent**; Postgres {d['postgres_cpu_ms_per_message']} ms, Redis {d['redis_cpu_ms_per_message']} "
             f"ms per message (by part: {d['cpu_seconds_by_part']}). Events {d['events']}.", ""]
 
 

@@ -300,11 +300,12 @@ class StreamSet:
     async def op_churn(self, per_second, duration, away=(1.0, 10.0), seed=0, timeout=30.0, attempts=5):
         """People coming and going: ``per_second`` times a second for ``duration`` s, close a random open stream
         that holds a cursor (gracefully, as a closed tab does) and reopen it ``away`` seconds later with its
-        ``Last-Event-ID``; a failed reopen is tried again after the ``retry`` delay. Returns when every stream
-        closed here is back (or gave up)."""
+        ``Last-Event-ID``; a failed reopen is tried again after the ``retry`` delay. While no stream holds a
+        cursor yet, the schedule waits (up to two minutes). Returns when every stream closed here is back (or
+        gave up)."""
         rng = random.Random(seed)
-        started = time.monotonic()
-        errors, back, gave_up, closed = defaultdict(int), [0], [0], 0
+        began = started = time.monotonic()
+        errors, back, gave_up, closed, no_cursor = defaultdict(int), [0], [0], 0, 0
         away_ids = set()
 
         async def come_back(stream, pause):
@@ -320,23 +321,30 @@ class StreamSet:
                 gave_up[0] += 1
             away_ids.discard(id(stream))
 
-        tasks = []
-        for k in range(int(per_second * duration)):
+        tasks, k, total = [], 0, int(per_second * duration)
+        deadline = started + duration + 120
+        while k < total:
             delay = started + k / per_second - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             candidates = [s for s in self.streams if s.state == "open" and s.last_id and id(s) not in away_ids]
-            if not candidates:
+            if not candidates:  # nobody has received an event yet: wait for the first (the schedule waits too)
+                if time.monotonic() > deadline:
+                    break
+                no_cursor += 1
+                await asyncio.sleep(0.25)
+                started += 0.25
                 continue
             stream = rng.choice(candidates)
             away_ids.add(id(stream))
             stream.state = "away"  # so that connection_lost does not count it as lost, nor resume it itself
             stream.transport.close()
             closed += 1
+            k += 1
             tasks.append(asyncio.ensure_future(come_back(stream, rng.uniform(*away))))
         await asyncio.gather(*tasks)
         return {"closed": closed, "reopened": back[0], "gave_up": gave_up[0], "errors": dict(errors),
-                "seconds": time.monotonic() - started}
+                "skipped_no_cursor": no_cursor, "seconds": time.monotonic() - began}
 
     async def op_close(self):
         """Close every stream (gracefully, FIN) and forget them."""

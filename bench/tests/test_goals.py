@@ -67,7 +67,7 @@ def test_ratios_and_verdicts():
     assert (inbox["app"], inbox["ratio"], inbox["verdict"]) == (14.0, 2.0, "met")
     assert (memory["ratio"], memory["verdict"]) == (1.25, "met")
     assert (cpu["ratio"], cpu["verdict"]) == (2.4, "not met")
-    assert (day["app"], day["verdict"]) == (80.0, "met") and "9.5 ms per message" in day["note"]
+    assert (day["app"], day["verdict"]) == (80.0, "met") and "9.5 ms per message sent" in day["note"]
 
 
 def test_a_loss_fails_a_latency_target():
