@@ -4,6 +4,9 @@
   subscriber per app worker (as each worker's Pub/Sub reader is).
 - ``pgbench_inserts``: ``pgbench`` single-row inserts into the real ``messages`` table (every index and
   constraint of the migrations; as ``postgres``, so no RLS), each client on its own conversation.
+- ``null_insert``: the null insert app (``bench.nullinsert``: Flask + the same gunicorn gevent workers + a
+  psycopg pool, one ``INSERT … RETURNING`` per POST) driven by the same load generator as the app's sends
+  scenario: closed loop at the same concurrency (sends/s), open loop at the same rate (POST latency).
 The null SSE server (``bench.nullsse``) is driven by the scenarios themselves, beside the app.
 """
 import glob
@@ -14,6 +17,8 @@ import subprocess
 import psycopg
 
 from .stats import summary_ms
+
+OK_STATUSES = (200, 201, 204)
 
 PAYLOAD = ('{"id":"7b0c7f0e-0000-4000-8000-000000000000","conversation_id":"7b0c7f0e-0000-4000-8000-000000000001",'
            '"seq":1,"sender_id":"7b0c7f0e-0000-4000-8000-000000000002","kind":"text","body":"bench message",'
@@ -90,3 +95,27 @@ def pgbench_inserts(database_url, targets, clients, seconds, out_dir):
         os.remove(path)
     return {"tps": tps, "clients": clients, "seconds": seconds, "latency_ms": summary_ms(latencies),
             "script": PGBENCH_SCRIPT}
+
+
+def null_insert(run, target, pairs, rate, seconds, concurrency, closed_seconds):
+    """The null insert app's sends/s (closed loop) and POST latency at ``rate``/s (open loop).
+
+    ``pairs``: [(conversation id, [a, b])], one per closed-loop client, as the app's sends scenario has.
+    """
+    target.configure_sender(pairs, pool_size=concurrency)
+    closed = run.sender.call("closed_loop", timeout=closed_seconds + 300, concurrency=concurrency,
+                             duration=closed_seconds, step=0, prefix="ni-c")
+    target.configure_sender(pairs, pool_size=50)
+    sent = run.sender.call("open_loop", timeout=seconds + 300, rate=rate, duration=seconds, step=0, prefix="ni-s")
+    run.sender.call("close")
+    ok = [r for r in sent["results"] if r[2] in OK_STATUSES]
+    errors = {}
+    for r in sent["results"]:
+        if r[2] not in OK_STATUSES:
+            errors[str(r[2])] = errors.get(str(r[2]), 0) + 1
+    return {"command": target.server.procfile_command, "workers": target.server.worker_count,
+            "closed_loop": {"concurrency": concurrency, "seconds": round(closed["seconds"], 2),
+                            "sends_per_second": round(len(closed["latencies"]) / closed["seconds"], 1),
+                            "post_ms": summary_ms(closed["latencies"]), "errors": closed["errors"]},
+            "open_loop": {"rate": rate, "seconds": seconds, "late_starts": sent["late_starts"],
+                          "post_ms": summary_ms([r[3] for r in ok]), "send_errors": errors}}

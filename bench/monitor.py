@@ -4,6 +4,10 @@ A background thread samples every process once a second and splits the CPU time 
 orchestrator, its children and the Postgres backends of its database) and everything else's. Each scenario
 records both, and the CPU time the hypervisor stole for other virtual machines, so a figure taken while
 something else was busy says so.
+
+It also keeps the CPU seconds of named sets of processes (``watch``: the app's gunicorn, redis-server) and of
+the run's Postgres backends (``postgres``), so that a scenario can say what its work cost each part
+(``cpu_seconds``).
 """
 import contextlib
 import os
@@ -23,9 +27,14 @@ class Monitor(threading.Thread):
         super().__init__(name="bench-monitor", daemon=True)
         self.database_name = database_name
         self.interval = interval
-        self.samples = []  # (monotonic time, own cpu %, other cpu %, steal %) — % of one core
+        self.samples = []  # (monotonic time, own cpu %, other cpu %, steal %, {tag: cpu s}) — % of one core
         self._halt = threading.Event()
         self._last = {}
+        self._watched = {}  # tag -> set of pids
+
+    def watch(self, tag, pids):
+        """Count the CPU time of ``pids`` under ``tag`` from now on (replacing what ``tag`` watched)."""
+        self._watched = dict(self._watched, **{tag: set(pids)})
 
     def _is_ours(self, proc, mine):
         if proc.pid in mine:
@@ -39,7 +48,8 @@ class Monitor(threading.Thread):
         me = psutil.Process()
         mine = {me.pid} | {c.pid for c in me.children(recursive=True)}
         own = other = 0.0
-        seen = {}
+        seen, tags = {}, {}
+        watched = self._watched
         for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
             times = proc.info["cpu_times"]
             if times is None:
@@ -50,19 +60,25 @@ class Monitor(threading.Thread):
             delta = total - self._last.get(key, total)
             if self._is_ours(proc, mine):
                 own += delta
+                if proc.pid not in mine:
+                    tags["postgres"] = tags.get("postgres", 0.0) + delta
             else:
                 other += delta
+            for tag, pids in watched.items():
+                if proc.pid in pids:
+                    tags[tag] = tags.get(tag, 0.0) + delta
         self._last = seen
-        return own, other
+        return own, other, tags
 
     def run(self):
         self._sample()
         last, steal = time.monotonic(), _steal()
         while not self._halt.wait(self.interval):
-            own, other = self._sample()
+            own, other, tags = self._sample()
             now, stolen = time.monotonic(), _steal()
             elapsed = now - last
-            self.samples.append((now, 100 * own / elapsed, 100 * other / elapsed, 100 * (stolen - steal) / elapsed))
+            self.samples.append((now, 100 * own / elapsed, 100 * other / elapsed, 100 * (stolen - steal) / elapsed,
+                                 tags))
             last, steal = now, stolen
 
     def stop(self):
@@ -77,6 +93,15 @@ class Monitor(threading.Thread):
                 "other_cpu_percent": round(sum(s[2] for s in picked) / len(picked), 1),
                 "other_cpu_percent_max": round(max(s[2] for s in picked), 1),
                 "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+    def cpu_seconds(self, start, end):
+        """{tag: CPU seconds} of the watched processes (and ``postgres``) between ``start`` and ``end``."""
+        total = {}
+        for sample in self.samples:
+            if start <= sample[0] <= end:
+                for tag, seconds in sample[4].items():
+                    total[tag] = total.get(tag, 0.0) + seconds
+        return {tag: round(seconds, 2) for tag, seconds in total.items()}
 
     @contextlib.contextmanager
     def segment(self, record):

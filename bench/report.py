@@ -2,6 +2,7 @@
 import json
 import os
 
+from . import goals
 from .stats import ratio
 
 
@@ -66,16 +67,19 @@ def headlines(r):
     if sends:
         closed, open_ = sends["closed_loop"], sends["open_loop"]
         tps = _get(base, "pgbench_insert", "tps")
-        rr = ratio(closed["sends_per_second"], tps)
+        null_insert = _get(base, "null_insert", "closed_loop", "sends_per_second")
+        rr = ratio(closed["sends_per_second"], null_insert)
         rows.append(("sends", f"sends/s at concurrency {closed['concurrency']}", closed["sends_per_second"],
-                     "pgbench inserts/s", tps, rr, "met" if rr is not None and rr >= 0.5 else "missed"))
+                     "null insert app sends/s", null_insert, rr, "met" if rr is not None and rr >= 0.5 else "missed"))
+        rows.append(("sends", f"sends/s at concurrency {closed['concurrency']}", closed["sends_per_second"],
+                     "pgbench inserts/s", tps, ratio(closed["sends_per_second"], tps), ""))
         rows.append(("sends", "sends/s vs Redis PUBLISH/s", closed["sends_per_second"], "redis-benchmark PUBLISH/s",
                      _get(base, "redis_publish", "rps"), ratio(closed["sends_per_second"],
                                                                 _get(base, "redis_publish", "rps")), ""))
         p99 = open_["post_ms"]["p99"]
-        rows.append(("sends", f"POST p99 at {open_['rate']:.0f} msg/s (ms)", p99, "pgbench insert p99 (ms)",
-                     _get(base, "pgbench_insert", "latency_ms", "p99"),
-                     ratio(p99, _get(base, "pgbench_insert", "latency_ms", "p99")),
+        ni_p99 = _get(base, "null_insert", "open_loop", "post_ms", "p99")
+        rows.append(("sends", f"POST p99 at {open_['rate']:.0f} msg/s (ms)", p99,
+                     f"null insert app POST p99 at {open_['rate']:.0f} msg/s (ms)", ni_p99, ratio(p99, ni_p99),
                      "met" if p99 is not None and p99 <= 50 and not open_["send_errors"] else "missed"))
     hist = rows.scenario = app.get("history")
     if hist:
@@ -143,7 +147,8 @@ def plot(out_dir, r):
         ax.axhline(1000, color="grey", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("deliveries per second (offered load: groups of 5)")
+        ax.set_xlabel("deliveries per second (offered load: groups of "
+                      f"{_get(r, 'app', 'deliveries', 'group_size') or _get(r, 'null', 'deliveries', 'group_size')})")
         ax.set_ylabel("delivery latency, scheduled send → parsed by the client (ms)")
         ax.set_title("Delivery latency percentiles against load")
         ax.legend(fontsize=7)
@@ -228,17 +233,60 @@ def markdown(r, images=()):
         lines.append(f"| {t} | {fig} | {_fmt(v)} | {bname} | {_fmt(bval)} | {_ratio(rr)} | {verdict} | "
                      f"{'—' if other is None else f'{other:.0f}%'} |")
     lines += ["", "*others' CPU*: what processes outside this run used (% of one core) while the app's figure was "
-              "taken; above ~30% the figure is disturbed."]
+              "taken; above ~30% the figure is disturbed.", ""]
+    lines += goals.markdown(r)
     lines += ["", "Baselines: "
               + f"redis-benchmark PUBLISH {_fmt(_get(r, 'baselines', 'redis_publish', 'rps'))}/s "
               f"(p99 {_fmt(_get(r, 'baselines', 'redis_publish', 'p99_ms'))} ms); "
               f"pgbench single-row inserts into messages {_fmt(_get(r, 'baselines', 'pgbench_insert', 'tps'))}/s at "
               f"{_fmt(_get(r, 'baselines', 'pgbench_insert', 'clients'))} clients "
-              f"(p99 {_fmt(_get(r, 'baselines', 'pgbench_insert', 'latency_ms', 'p99'))} ms).", ""]
+              f"(p99 {_fmt(_get(r, 'baselines', 'pgbench_insert', 'latency_ms', 'p99'))} ms)"
+              + _null_insert_line(r) + ".", ""]
     for image in images:
         lines += [f"![{image}]({image})", ""]
     lines += _details(r)
     return "\n".join(lines) + "\n"
+
+
+def _null_insert_line(r):
+    ni = _get(r, "baselines", "null_insert")
+    if not ni:
+        return ""
+    c, o = ni["closed_loop"], ni["open_loop"]
+    return (f"; the null insert app (`{ni['command']}`, {ni['workers']} workers) {_fmt(c['sends_per_second'])} "
+            f"sends/s at {c['concurrency']} clients (POST {_ms(c['post_ms'])}), and at {o['rate']:.0f} msg/s open "
+            f"loop POST {_ms(o['post_ms'])}, errors {o['send_errors'] or 0}")
+
+
+def _deliveries_lines(d, title):
+    lines = [f"{title}: {d.get('groups')} groups of {d.get('group_size')}, {d.get('streams')} streams.", "",
+             "| msg/s | deliveries/s | p50 ms | p99 ms | max ms | send p99 ms | send errors |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {s['rate']} | {s['deliveries_per_second']} | {_fmt(s['delivery_ms']['p50'])} | "
+              f"{_fmt(s['delivery_ms']['p99'])} | {_fmt(s['delivery_ms']['max'])} | "
+              f"{_fmt(s['send_ms']['p99'])} | {s['send_errors'] or ''} |" for s in d["steps"]]
+    lines += ["", f"Losses {d['lost']}, duplicates {d['duplicates']} of {d['expected']:,} expected deliveries; "
+              f"reconnects {d['reconnects']}, resets {d['resets']}.", ""]
+    return lines
+
+
+def _day_lines(d):
+    return [f"A day in the life: {d['people']:,} people ({d['connected']:,} connected) in {d['conversations']:,} "
+            f"conversations ({d['memberships']:,} memberships; sizes {d['sizes']}); {d['messages']:,} messages at "
+            f"{d['rate']:g}/s for {d['seconds']:g} s, {d['typing']['sent']:,} typing notices, {d['reads']['sent']:,} "
+            f"read marks ({d['reads']['skipped']} skipped: their message had not been answered yet), "
+            f"{d['churn']['closed']:,} streams closed and reopened with Last-Event-ID "
+            f"({d['churn']['reopened']:,} back, {d['churn']['gave_up']} gave up; "
+            f"waited {d['churn'].get('skipped_no_cursor', 0) / 4:g} s for a first cursor).", "",
+            f"Live delivery {_ms(d['delivery_ms'])}; catch-up after a reconnect {_ms(d['catchup_ms'])}; lost "
+            f"{d['lost']} ({d['lost_gaps']} gaps) and duplicated {d['duplicates']} of {d['expected']:,} expected; "
+            f"resets {d['resets']}, streams the server closed {d['server_closed']}.", "",
+            f"POST: message {_ms(d['post_ms'])}; typing {_ms(d['typing']['post_ms'])}; read "
+            f"{_ms(d['reads']['post_ms'])}; errors {d['send_errors'] or 0} / {d['typing']['errors'] or 0} / "
+            f"{d['reads']['errors'] or 0}.", "",
+            f"CPU over {d['measured_seconds']} s: app {d['app_cpu_seconds']} s = **{d['app_cpu_ms_per_message']} ms "
+            f"per message sent**; Postgres {d['postgres_cpu_ms_per_message']} ms, Redis {d['redis_cpu_ms_per_message']} "
+            f"ms per message (by part: {d['cpu_seconds_by_part']}). Events {d['events']}.", ""]
 
 
 def _ms(summary):
@@ -267,15 +315,10 @@ def _details(r):
             lines += [f"| {p['connections']:,} | {p['held']:,} | {p['pss_mb']} | {p['uss_mb']} | {p['kb_per_connection']} | "
                       f"{p['idle_cpu_percent']} | {p['open_seconds']} |" for p in data["idle"]["points"]]
             lines.append("")
-        if "deliveries" in data:
-            lines += ["| msg/s | deliveries/s | p50 ms | p99 ms | max ms | send p99 ms | send errors |",
-                      "|---|---|---|---|---|---|---|"]
-            lines += [f"| {s['rate']} | {s['deliveries_per_second']} | {_fmt(s['delivery_ms']['p50'])} | "
-                      f"{_fmt(s['delivery_ms']['p99'])} | {_fmt(s['delivery_ms']['max'])} | "
-                      f"{_fmt(s['send_ms']['p99'])} | {s['send_errors'] or ''} |" for s in data["deliveries"]["steps"]]
-            d = data["deliveries"]
-            lines += ["", f"Losses {d['lost']}, duplicates {d['duplicates']} of {d['expected']:,} expected deliveries; "
-                      f"reconnects {d['reconnects']}, resets {d['resets']}.", ""]
+        for key in sorted(k for k in data if k.startswith("deliveries")):
+            lines += _deliveries_lines(data[key], "Deliveries" if key == "deliveries" else f"Deliveries ({key})")
+        if "day" in data:
+            lines += _day_lines(data["day"])
         if "fanout" in data:
             f = data["fanout"]
             lines += [f"Fan-out: {f['members']:,} members, {f['messages']} messages; delivery {_ms(f['delivery_ms'])}; "

@@ -1,5 +1,6 @@
-"""One benchmark run: start the services, make the data, run the baselines and the six scenarios against
-the null SSE server and the app, and write ``results.json``, ``report.md`` and the plots.
+"""One benchmark run: start the services, make the data, run the baselines (among them the null insert
+app) and the scenarios against the null SSE server and the app, and write ``results.json``, ``report.md``
+(with the table of issue 13's targets) and the plots.
 """
 import json
 import os
@@ -9,12 +10,12 @@ from datetime import UTC, datetime
 
 from . import baselines, profile, report, seed, services, system
 from .monitor import Monitor
-from .scenarios import costs, deliveries, fanout, history, idle, sends, storm
+from .scenarios import costs, day, deliveries, fanout, history, idle, sends, storm
 from .scenarios import search as search_scenario
-from .targets import AppTarget, NullTarget
+from .targets import AppTarget, NullInsertTarget, NullTarget
 from .workers import Worker, call_all
 
-SCENARIOS = ("idle", "storm", "fanout", "deliveries", "sends", "history", "costs", "search")
+SCENARIOS = ("idle", "storm", "fanout", "deliveries", "sends", "history", "costs", "search", "day")
 
 
 class Run:
@@ -92,6 +93,7 @@ class Run:
         self.monitor.start()
         try:
             redis = services.RedisServer().start()
+            self.monitor.watch("redis", [redis.process.pid])
             results["migrations"] = db.create()
             results["postgres"] = db.settings()
             self.log(f"database {db.name} migrated ({len(results['migrations'])} migrations); redis on {redis.port}")
@@ -185,6 +187,22 @@ class Run:
                                               sizes.sends_concurrency, sizes.pgbench_seconds, self.out_dir)
         pgbench = base["pgbench_insert"]
         self.log(f"  {pgbench['tps']:.0f} inserts/s, p99 {pgbench['latency_ms']['p99']} ms")
+        if self.wants("sends"):
+            self.log(f"baseline: the null insert app, {sizes.sends_concurrency} clients closed loop, "
+                     f"{sizes.sends_rate:.0f} msg/s open loop")
+            server = services.NullInsertApp(db.url, os.path.join(self.out_dir, "nullinsert.log"),
+                                            self.results["gunicorn"]["workers"]).start()
+            try:
+                base["null_insert"] = self.measure(
+                    baselines.null_insert, self, NullInsertTarget(self, server), data["insert_pairs"],
+                    sizes.sends_rate, sizes.sends_seconds, sizes.sends_concurrency, sizes.closed_seconds)
+            finally:
+                self.sender.call("close")
+                server.stop()
+            ni = base["null_insert"]
+            self.log(f"  {ni['closed_loop']['sends_per_second']:.0f} sends/s (POST p99 "
+                     f"{ni['closed_loop']['post_ms']['p99']} ms); at {sizes.sends_rate:.0f} msg/s POST p99 "
+                     f"{ni['open_loop']['post_ms']['p99']} ms, errors {ni['open_loop']['send_errors'] or 0}")
 
     def _scenarios(self, target, data):
         """Run the wanted scenarios against ``target``; the app gets a fresh server before each group, so
@@ -202,6 +220,11 @@ class Run:
             groups.append(("deliveries", lambda: out.__setitem__("deliveries", self.measure(
                 deliveries.run, self, target, data["small_people"], data["small_groups"], sizes.delivery_rates,
                 sizes.step_seconds))))
+        if self.wants("deliveries") and sizes.also_small_group and data.get("also_small_groups"):
+            key = f"deliveries_{sizes.also_small_group}"
+            groups.append((key, lambda: out.__setitem__(key, self.measure(
+                deliveries.run, self, target, data["small_people"], data["also_small_groups"],
+                sizes.also_delivery_rates, sizes.step_seconds))))
         if is_app and self.wants("sends"):
             groups.append(("sends", lambda: out.__setitem__("sends", self.measure(
                 sends.run, self, target, data["send_pairs"], sizes.sends_rate, sizes.sends_seconds,
@@ -211,6 +234,9 @@ class Run:
                 history.run, self, target.server.port, self.db.url, data["history_id"], data["history_reader"],
                 sizes.history_messages, sizes.history_depths, sizes.history_samples, data["hub"],
                 sizes.inbox_conversations))))
+        if is_app and self.wants("day") and data.get("day_groups"):
+            groups.append(("day", lambda: out.__setitem__("day", self.measure(
+                day.run, self, target, data["day_people"], data["day_groups"], sizes))))
         if is_app and self.wants("search"):  # last: its corpus (made when it runs) would weigh on the others
             groups.append(("search", lambda: out.__setitem__("search", self.measure(
                 search_scenario.run_in_bench, self, target.server.port, self.db))))

@@ -180,6 +180,69 @@ class Sender:
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
         return {"latencies": latencies, "errors": errors, "seconds": time.monotonic() - started}
 
+    async def op_day(self, actions, step=0, prefix="day", timeout=30.0):
+        """Run a schedule of ``actions`` open loop (app mode): ``(offset s, kind, target, member, message)``
+        with kind ``message`` (a send as that member; ``message`` numbers it), ``typing``, or ``read`` (the
+        read mark of that member up to message ``message``'s ``seq``, once its send has answered).
+
+        Returns the messages as ``open_loop`` does, and per other kind its statuses and latencies.
+        """
+        loop = asyncio.get_running_loop()
+        count = 1 + max((a[4] for a in actions if a[1] == "message"), default=-1)
+        results = [None] * count
+        seqs = {}
+        other = {"typing": {"latencies": [], "errors": {}, "skipped": 0},
+                 "read": {"latencies": [], "errors": {}, "skipped": 0}}
+
+        async def post(t, path, body, token):
+            headers = ("Content-Type: application/json", f"Authorization: Bearer {token}")
+            try:
+                return await asyncio.wait_for(self.pools[0].request("POST", path, body, headers), timeout)
+            except TimeoutError:
+                return "timeout", b""
+            except (OSError, asyncio.IncompleteReadError) as error:
+                return type(error).__name__, b""
+
+        async def one(t, kind, target, member, index):
+            room, senders = self.targets[target]
+            token = senders[member % len(senders)]
+            if kind == "message":
+                cid = f"{prefix}-{index}"
+                body = json.dumps({"body": f"bench message {cid}", "client_id": cid,
+                                   "metadata": {"t": t, "s": step}}).encode()
+                status, data = await post(t, f"/api/v1/conversations/{room}/messages", body, token)
+                if status in (200, 201):
+                    seqs[index] = json.loads(data)["seq"]
+                results[index] = (cid, target, status, time.monotonic() - t)
+                return
+            bucket = other[kind]
+            if kind == "read":
+                if index not in seqs:
+                    bucket["skipped"] += 1  # its message has not been answered yet (or failed)
+                    return
+                status, _ = await post(t, f"/api/v1/conversations/{room}/read",
+                                       json.dumps({"seq": seqs[index]}).encode(), token)
+            else:
+                status, _ = await post(t, f"/api/v1/conversations/{room}/typing", b"", token)
+            if status in (200, 201, 204):
+                bucket["latencies"].append(time.monotonic() - t)
+            else:
+                bucket["errors"][str(status)] = bucket["errors"].get(str(status), 0) + 1
+
+        t0 = time.monotonic() + 0.05
+        tasks, late = [], 0
+        for offset, kind, target, member, index in actions:
+            t = t0 + offset
+            delay = t - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.01:
+                late += 1
+            tasks.append(asyncio.ensure_future(one(t, kind, target, member, index)))
+        await asyncio.gather(*tasks)
+        return {"results": [r for r in results if r is not None], "late_starts": late, "other": other,
+                "seconds": time.monotonic() - t0}
+
     async def op_close(self):
         """Close every keep-alive connection (before a server is stopped: it would wait for them)."""
         for pool in self.pools:

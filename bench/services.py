@@ -233,6 +233,20 @@ class GunicornApp:
             self.log.close()
 
 
+class NullInsertApp(GunicornApp):
+    """``bench.nullinsert:app`` under gunicorn with ``gunicorn.conf.py``'s settings (``bench/nullinsert_conf.py``)."""
+
+    def __init__(self, database_url, log_path, workers, pool_size=None):
+        env = {"NULLINSERT_DATABASE_URL": database_url}
+        if pool_size:
+            env["DATABASE_POOL_SIZE"] = str(pool_size)
+        super().__init__(env, log_path)
+        self.argv = [sys.executable, "-m", "gunicorn", "bench.nullinsert:app", "-c",
+                     str(ROOT / "bench" / "nullinsert_conf.py")]
+        self.procfile_command = "gunicorn bench.nullinsert:app -c bench/nullinsert_conf.py"
+        self.worker_count = workers
+
+
 class NullSSEServer:
     """``instances`` single-worker gunicorn gevent servers running ``bench.nullsse:app``."""
 

@@ -5,10 +5,16 @@ Each ``message.created`` event carries ``metadata.t`` (the sender's scheduled se
 delivery is the time the event was parsed minus ``t``. With tracking on, every stream counts each
 ``client_id`` it receives, so the orchestrator can count losses and duplicates.
 
-Driven by ``bench.workers`` over a pipe: ``open``, ``stats``, ``collect``, ``drop``, ``resume``, ``close``.
+With ``split_catchup`` on, a message scheduled before its stream's latest reconnect began (the person was
+away when it was sent) is a *catch-up* delivery: its latency is counted from the reconnect, under the step
+``catchup_key(step)``, apart from the live deliveries.
+
+Driven by ``bench.workers`` over a pipe: ``open``, ``stats``, ``collect``, ``drop``, ``resume``, ``churn``,
+``close``.
 """
 import asyncio
 import json
+import random
 import socket
 import struct
 import time
@@ -20,6 +26,19 @@ from .workers import serve
 _LINGER_RST = struct.pack("ii", 1, 0)
 
 
+def catchup_key(step):
+    """The latency bucket of the catch-up deliveries of ``step`` (see the module doc)."""
+    return f"catchup-{step}"
+
+
+def delivery_bucket(step, scheduled, reconnected_at, now, split_catchup):
+    """(bucket, latency) of a delivery of a message of ``step`` scheduled at ``scheduled``, parsed at ``now``,
+    on a stream whose latest reconnect began at ``reconnected_at`` (None: never reconnected)."""
+    if split_catchup and reconnected_at is not None and scheduled < reconnected_at:
+        return catchup_key(step), now - reconnected_at
+    return step, now - scheduled
+
+
 class Stream(asyncio.Protocol):
     """One SSE connection, as a user's browser tab holds it."""
 
@@ -28,7 +47,8 @@ class Stream(asyncio.Protocol):
         self.transport = None
         self.last_id = None
         self.seen = {} if owner.tracking else None
-        self.state = "new"  # new → connecting → open → lost
+        self.state = "new"  # new → connecting → open → lost (or away: closed by us, to come back)
+        self.reconnected_at = None  # when the latest reconnect with a Last-Event-ID began
         self.opened = None  # future: True once the 200 head arrived, or an error string
         self._response = self._events = None
 
@@ -98,6 +118,7 @@ class StreamSet:
         self.host, self.ports, self.path = "127.0.0.1", [], "/api/v1/events"
         self.tracking = False
         self.auto_resume = False  # reconnect a stream the server ended, after its retry delay, as EventSource does
+        self.split_catchup = False  # time deliveries that waited for a reconnect apart (see the module doc)
         self._retries = set()  # reconnect tasks in flight (asyncio keeps only weak references)
         self.lost = self.reconnects = 0
         self._reset_counters()
@@ -141,7 +162,9 @@ class StreamSet:
             meta = message.get("metadata") or {}
             t = meta.get("t")
             if t is not None:
-                self.latencies[meta.get("s", 0)].append(now - t)
+                bucket, latency = delivery_bucket(meta.get("s", 0), t, stream.reconnected_at, now,
+                                                  self.split_catchup)
+                self.latencies[bucket].append(latency)
                 self.timed += 1
             if stream.seen is not None:
                 cid = message.get("client_id")
@@ -152,6 +175,8 @@ class StreamSet:
     async def connect(self, stream, timeout):
         loop = asyncio.get_running_loop()
         stream.state = "connecting"
+        if stream.last_id:
+            stream.reconnected_at = time.monotonic()
         stream.opened = loop.create_future()
         try:
             await asyncio.wait_for(loop.create_connection(lambda: stream, self.host, stream.port), timeout)
@@ -185,10 +210,11 @@ class StreamSet:
 
     # Commands -------------------------------------------------------------------------------------
 
-    async def op_configure(self, ports, path, tracking=False, auto_resume=False, host="127.0.0.1"):
+    async def op_configure(self, ports, path, tracking=False, auto_resume=False, host="127.0.0.1",
+                           split_catchup=False):
         """Where streams go (``ports`` taken in turn), and what to keep of what they receive."""
         self.host, self.ports, self.path = host, ports, path
-        self.tracking, self.auto_resume = tracking, auto_resume
+        self.tracking, self.auto_resume, self.split_catchup = tracking, auto_resume, split_catchup
         return {}
 
     async def op_open(self, users, concurrency=200, timeout=30.0):
@@ -270,6 +296,55 @@ class StreamSet:
         total = len(self.streams)
         return {"ok": total - len(todo), "failed": len(todo), "errors": dict(errors), "attempts": tries,
                 "seconds": time.monotonic() - started, "with_cursor": with_cursor}
+
+    async def op_churn(self, per_second, duration, away=(1.0, 10.0), seed=0, timeout=30.0, attempts=5):
+        """People coming and going: ``per_second`` times a second for ``duration`` s, close a random open stream
+        that holds a cursor (gracefully, as a closed tab does) and reopen it ``away`` seconds later with its
+        ``Last-Event-ID``; a failed reopen is tried again after the ``retry`` delay. While no stream holds a
+        cursor yet, the schedule waits (up to two minutes). Returns when every stream closed here is back (or
+        gave up)."""
+        rng = random.Random(seed)
+        began = started = time.monotonic()
+        errors, back, gave_up, closed, no_cursor = defaultdict(int), [0], [0], 0, 0
+        away_ids = set()
+
+        async def come_back(stream, pause):
+            await asyncio.sleep(pause)
+            for _ in range(attempts):
+                result = await self.connect(stream, timeout)
+                if result is True:
+                    back[0] += 1
+                    break
+                errors[result] += 1
+                await asyncio.sleep((stream._events.retry or 3000) / 1000 if stream._events else 3.0)
+            else:
+                gave_up[0] += 1
+            away_ids.discard(id(stream))
+
+        tasks, k, total = [], 0, int(per_second * duration)
+        deadline = started + duration + 120
+        while k < total:
+            delay = started + k / per_second - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            candidates = [s for s in self.streams if s.state == "open" and s.last_id and id(s) not in away_ids]
+            if not candidates:  # nobody has received an event yet: wait for the first (the schedule waits too)
+                if time.monotonic() > deadline:
+                    break
+                no_cursor += 1
+                await asyncio.sleep(0.25)
+                started += 0.25
+                continue
+            stream = rng.choice(candidates)
+            away_ids.add(id(stream))
+            stream.state = "away"  # so that connection_lost does not count it as lost, nor resume it itself
+            stream.transport.close()
+            closed += 1
+            k += 1
+            tasks.append(asyncio.ensure_future(come_back(stream, rng.uniform(*away))))
+        await asyncio.gather(*tasks)
+        return {"closed": closed, "reopened": back[0], "gave_up": gave_up[0], "errors": dict(errors),
+                "skipped_no_cursor": no_cursor, "seconds": time.monotonic() - began}
 
     async def op_close(self):
         """Close every stream (gracefully, FIN) and forget them."""

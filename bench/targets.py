@@ -31,9 +31,9 @@ class Target:
     def prepare_groups(self, groups):
         """``groups``: [(conversation id, [person…])]."""
 
-    def configure_streams(self, tracking=False, auto_resume=False):
+    def configure_streams(self, tracking=False, auto_resume=False, split_catchup=False):
         call_all(self.run.stream_workers, "configure", ports=list(self.ports), path=self.path,
-                 tracking=tracking, auto_resume=auto_resume)
+                 tracking=tracking, auto_resume=auto_resume, split_catchup=split_catchup)
 
     def open_streams(self, people, concurrency=200, timeout=60):
         """Open a stream for each person, spread over the stream workers; return the merged summary."""
@@ -91,6 +91,22 @@ class NullTarget(Target):
             body = json.dumps([p["key"] for p in members]).encode()
             for status, _ in self.run.sender.call("request_all", method="PUT", path=f"/rooms/{cid}", body=body):
                 assert status == 204, status
+
+
+class NullInsertTarget(Target):
+    """The null insert app (``bench.nullinsert``): the app's send path and request shape, one INSERT each."""
+    name, mode, path = "null_insert", "app", "/api/v1/events"
+
+    def __init__(self, run, server):
+        super().__init__(run)
+        self.server = server
+        self.ports = (server.port,)
+
+    def credentials(self, person):
+        return person["key"], person["id"]  # the bearer "token" is the sender's user id
+
+    def processes(self):
+        return self.server.processes()
 
 
 def merge_summaries(answers):
