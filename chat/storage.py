@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 
+from .config import ConfigError
+
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 
@@ -25,7 +27,7 @@ def _check_key(key):
 
 class LocalStorage:
     """Files under one folder. Only one machine can see them: production with several processes on
-    several machines (dynos) needs the S3 store, see ``check_for_production``."""
+    several machines (dynos) needs the S3 store, see ``refuse_local_storage_in_production``."""
 
     name = "local"
 
@@ -114,16 +116,23 @@ def from_config(config):
 
 def local_storage_problem(config, env=None):
     """A sentence explaining why local storage is wrong here, or None: in production with several worker
-    processes (``CHAT_SERVER_WORKERS``, set by gunicorn.conf.py, or ``WEB_CONCURRENCY``) uploads would be
-    split between disks that are not shared and are thrown away at every deploy."""
+    processes (``CHAT_SERVER_WORKERS``, set by gunicorn.conf.py) uploads would be split between disks that
+    are not shared between machines and are thrown away at every deploy."""
     env = os.environ if env is None else env
     if config.get("S3_BUCKET") or config.get("CHAT_ENV") != "production":
         return None
-    workers = env.get("CHAT_SERVER_WORKERS") or env.get("WEB_CONCURRENCY") or "1"
+    workers = env.get("CHAT_SERVER_WORKERS", "1")
     if not workers.isdigit() or int(workers) <= 1:
         return None
-    return (f"S3_BUCKET is not set, so attachments are stored on this machine's local disk; with {workers} "
-            f"worker processes in production, a file uploaded through one machine is missing on the others and "
-            f"is lost at the next deploy. Set S3_BUCKET (and S3_ENDPOINT_URL, S3_REGION, AWS_ACCESS_KEY_ID, "
-            f"AWS_SECRET_ACCESS_KEY); local disk is safe only when every worker runs on one machine whose disk "
-            f"outlives deploys.")
+    return (f"S3_BUCKET is not set, so attachments would be stored on this machine's local disk; with {workers} "
+            f"worker processes in production, a file uploaded through one machine would be missing on the "
+            f"others and lost at the next deploy. Set S3_BUCKET (and S3_ENDPOINT_URL, S3_REGION, "
+            f"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or run a single worker (WEB_CONCURRENCY=1).")
+
+
+def refuse_local_storage_in_production(config, env=None):
+    """Raise ``ConfigError`` with ``local_storage_problem``'s sentence, as the in-process broker refuses
+    several workers (``chat.delivery.memory.refuse_multiple_workers``)."""
+    problem = local_storage_problem(config, env)
+    if problem:
+        raise ConfigError(problem)
