@@ -11,8 +11,8 @@ from ..actions.validate import MAX_BODY
 from .helpers import bind_paths, dom_id, message_in_context, path_for
 from .live import chat_event, render_message
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: https:; "
-       "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: blob: https:; "
+       "media-src 'self' https:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
 
 

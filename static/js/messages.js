@@ -77,6 +77,7 @@
 
     function settle(el, isNew) {
       htmx.process(el);
+      Chat.connect(el);
       Chat.formatTimes(el);
       noteRead(el.dataset.senderId, parseInt(el.dataset.seq, 10));
       layout();

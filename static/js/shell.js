@@ -16,6 +16,8 @@
 
   var Chat = (window.Chat = {
     controller: function (name, connect) { controllers[name] = connect; },
+    /* Connect the modules of content put in place without an htmx swap (messages from the stream). */
+    connect: function (root) { connectAll(root); },
     me: function () { return document.body.dataset.userId || ""; },
     csrf: function () {
       var meta = document.querySelector('meta[name="csrf-token"]');
