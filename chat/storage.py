@@ -65,15 +65,24 @@ class S3Storage:
     name = "s3"
 
     def __init__(self, bucket, endpoint_url=None, region=None, client=None):
-        import boto3
-        from botocore.config import Config
-
         self.bucket = bucket
-        # Path-style addressing works with every S3-compatible server (Supabase, MinIO need it).
-        self.client = client or boto3.client(
-            "s3", endpoint_url=endpoint_url, region_name=region,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                          retries={"max_attempts": 3, "mode": "standard"}))
+        self._client = client
+        self._endpoint_url, self._region = endpoint_url, region
+
+    @property
+    def client(self):
+        """The boto3 client, made on first use: importing boto3 takes a while, and a worker that boots
+        quickly answers its health check (and serves streams) before anyone uploads."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            # Path-style addressing works with every S3-compatible server (Supabase, MinIO need it).
+            self._client = boto3.client(
+                "s3", endpoint_url=self._endpoint_url, region_name=self._region,
+                config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                              retries={"max_attempts": 3, "mode": "standard"}))
+        return self._client
 
     def save(self, key, stream, content_type=None):
         extra = {"ContentType": content_type} if content_type else {}
