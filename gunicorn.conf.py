@@ -46,11 +46,13 @@ def on_starting(server):
             f"streams held by another. Set REDIS_URL, or run one worker (WEB_CONCURRENCY=1)."
         )
     production = os.environ.get("FLASK_DEBUG") != "1" and os.environ.get("CHAT_ENV", "development") == "production"
-    if count > 1 and production and not os.environ.get("S3_BUCKET"):
+    local_disk = not os.environ.get("S3_BUCKET") and os.environ.get("UPLOAD_FOLDER_SHARED") != "1"
+    if count > 1 and production and local_disk:
         raise RuntimeError(
             f"S3_BUCKET is not set, so attachments would be stored on this machine's local disk: with {count} "
             f"workers in production, a file uploaded through one machine would be missing on the others and "
-            f"lost at the next deploy. Set S3_BUCKET (see the README), or run one worker (WEB_CONCURRENCY=1)."
+            f"lost at the next deploy. Set S3_BUCKET (see the README), or run one worker (WEB_CONCURRENCY=1); on "
+            f"one machine whose disk every worker shares and deploys keep, set UPLOAD_FOLDER_SHARED=1."
         )
     os.environ["CHAT_SERVER_WORKERS"] = str(count)  # the app checks both too (chat.delivery.memory, chat.storage)
 

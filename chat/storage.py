@@ -128,7 +128,7 @@ def local_storage_problem(config, env=None):
     processes (``CHAT_SERVER_WORKERS``, set by gunicorn.conf.py) uploads would be split between disks that
     are not shared between machines and are thrown away at every deploy."""
     env = os.environ if env is None else env
-    if config.get("S3_BUCKET") or config.get("CHAT_ENV") != "production":
+    if config.get("S3_BUCKET") or config.get("CHAT_ENV") != "production" or config.get("UPLOAD_FOLDER_SHARED"):
         return None
     workers = env.get("CHAT_SERVER_WORKERS", "1")
     if not workers.isdigit() or int(workers) <= 1:
@@ -136,7 +136,8 @@ def local_storage_problem(config, env=None):
     return (f"S3_BUCKET is not set, so attachments would be stored on this machine's local disk; with {workers} "
             f"worker processes in production, a file uploaded through one machine would be missing on the "
             f"others and lost at the next deploy. Set S3_BUCKET (and S3_ENDPOINT_URL, S3_REGION, "
-            f"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or run a single worker (WEB_CONCURRENCY=1).")
+            f"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or run a single worker (WEB_CONCURRENCY=1); on one "
+            f"machine whose disk every worker shares and deploys keep, set UPLOAD_FOLDER_SHARED=1.")
 
 
 def refuse_local_storage_in_production(config, env=None):

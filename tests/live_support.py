@@ -73,28 +73,14 @@ def seed(database_url, group_sizes, outsiders=0):
     return people, groups
 
 
-_s3 = {}
-
-
 def shared_store(settings):
-    """Environment naming an S3 bucket: the one in ``settings``, else a fresh bucket on a moto S3 server that
-    this test process starts on loopback the first time it is needed."""
+    """Environment for the store of a production server with several workers (the app refuses local disk
+    that only one machine sees): the bucket in ``settings``, else the local folder, said to be shared by
+    every worker (they all run on this machine)."""
     from .s3_support import CREDENTIALS
     if settings.get("S3_BUCKET"):
         return dict(CREDENTIALS, **{k: str(v) for k, v in settings.items() if k.startswith("S3_") and v})
-    if "url" not in _s3:
-        import boto3
-        from moto.server import ThreadedMotoServer
-        port = free_port()
-        _s3["server"] = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        _s3["server"].start()
-        _s3["url"] = f"http://127.0.0.1:{port}"
-        _s3["client"] = boto3.client("s3", endpoint_url=_s3["url"], region_name="us-east-1",
-                                     aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                                     aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-    bucket = "chat-live-" + uuid.uuid4().hex[:12]
-    _s3["client"].create_bucket(Bucket=bucket)
-    return dict(CREDENTIALS, S3_BUCKET=bucket, S3_ENDPOINT_URL=_s3["url"], S3_REGION="us-east-1")
+    return {"UPLOAD_FOLDER_SHARED": "1"}
 
 
 class Gunicorn:
@@ -111,8 +97,6 @@ class Gunicorn:
                         CHAT_ENV="production", PORT=str(self.port), HOST="127.0.0.1",
                         WEB_CONCURRENCY=str(workers), GUNICORN_ACCESS_LOG="/dev/null",
                         DATABASE_POOL_SIZE="4")  # at most 8 Postgres connections a worker: the server is shared
-        # Production with several workers needs a shared store for attachments (the app refuses local disk):
-        # the settings' bucket, or one on this process's own loopback S3 server.
         self.env.update(shared_store(settings) if workers > 1 else {})
         self.log_path = log_path or f"/tmp/chat-gunicorn-{self.port}.log"
         self.process = None

@@ -148,6 +148,7 @@ def test_the_app_refuses_local_storage_in_production_with_several_workers(tmp_pa
     refuse_local_storage_in_production(dict(production, S3_BUCKET="b"), {"CHAT_SERVER_WORKERS": "2"})
     refuse_local_storage_in_production({"CHAT_ENV": "development"}, {"CHAT_SERVER_WORKERS": "4"})
     refuse_local_storage_in_production(production, {"WEB_CONCURRENCY": "4"})  # `flask db upgrade` on a dyno
+    refuse_local_storage_in_production(dict(production, UPLOAD_FOLDER_SHARED=True), {"CHAT_SERVER_WORKERS": "2"})
 
     monkeypatch.setenv("CHAT_ENV", "production")
     monkeypatch.setenv("CHAT_SERVER_WORKERS", "2")
@@ -186,6 +187,11 @@ def test_gunicorn_refuses_several_workers_on_local_storage_in_production(monkeyp
     monkeypatch.setenv("S3_BUCKET", "bucket")
     conf.on_starting(_Server(3))
     monkeypatch.delenv("S3_BUCKET")
+    monkeypatch.setenv("UPLOAD_FOLDER_SHARED", "1")  # one machine, one disk every worker sees
+    conf.on_starting(_Server(3))
+    monkeypatch.delenv("UPLOAD_FOLDER_SHARED")
+    with pytest.raises(RuntimeError, match="UPLOAD_FOLDER_SHARED=1"):
+        conf.on_starting(_Server(2))
     monkeypatch.setenv("CHAT_ENV", "development")
     conf.on_starting(_Server(3))
 
@@ -200,6 +206,7 @@ def test_a_production_gunicorn_with_two_workers_and_no_bucket_does_not_start(tmp
                CHAT_ENV="production", REDIS_URL="redis://127.0.0.1:1/0", GUNICORN_ACCESS_LOG="/dev/null",
                DATABASE_URL=f"sqlite:///{tmp_path / 'chat.sqlite3'}", UPLOAD_FOLDER=str(tmp_path / "uploads"))
     env.pop("S3_BUCKET", None)
+    env.pop("UPLOAD_FOLDER_SHARED", None)
     log = tmp_path / "gunicorn.log"
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, "-m", "gunicorn", "app:app", "-c", "gunicorn.conf.py"],
