@@ -36,7 +36,8 @@ else:
 
 
 def on_starting(server):
-    """Refuse several workers without Redis: the in-process broker cannot reach across processes."""
+    """Refuse several workers without Redis (the in-process broker cannot reach across processes) and, in
+    production, without S3 (each machine's local disk holds only its own uploads)."""
     count = server.cfg.workers
     if count > 1 and not os.environ.get("REDIS_URL"):
         raise RuntimeError(
@@ -44,7 +45,16 @@ def on_starting(server):
             f"one process: with {count} workers, a message sent through one worker would never reach "
             f"streams held by another. Set REDIS_URL, or run one worker (WEB_CONCURRENCY=1)."
         )
-    os.environ["CHAT_SERVER_WORKERS"] = str(count)  # the app checks it too (chat.delivery.memory)
+    production = os.environ.get("FLASK_DEBUG") != "1" and os.environ.get("CHAT_ENV", "development") == "production"
+    local_disk = not os.environ.get("S3_BUCKET") and os.environ.get("UPLOAD_FOLDER_SHARED") != "1"
+    if count > 1 and production and local_disk:
+        raise RuntimeError(
+            f"S3_BUCKET is not set, so attachments would be stored on this machine's local disk: with {count} "
+            f"workers in production, a file uploaded through one machine would be missing on the others and "
+            f"lost at the next deploy. Set S3_BUCKET (see the README), or run one worker (WEB_CONCURRENCY=1); on "
+            f"one machine whose disk every worker shares and deploys keep, set UPLOAD_FOLDER_SHARED=1."
+        )
+    os.environ["CHAT_SERVER_WORKERS"] = str(count)  # the app checks both too (chat.delivery.memory, chat.storage)
 
 
 def post_worker_init(worker):

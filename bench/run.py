@@ -147,7 +147,7 @@ class Run:
     def _app_server(self, db, redis):
         env = {"DATABASE_URL": db.url, "REDIS_URL": redis.url, "SECRET_KEY": "bench-secret", "CHAT_ENV": "production",
                "RATELIMIT_ENABLED": "0", "TRUSTED_PROXIES": "0",
-               "UPLOAD_FOLDER": os.path.join(self.out_dir, "uploads")}
+               "UPLOAD_FOLDER": os.path.join(self.out_dir, "uploads"), "UPLOAD_FOLDER_SHARED": "1"}
         server = services.GunicornApp(env, os.path.join(self.out_dir, "gunicorn.log"))
         config = server.effective_config()
         workers = int(config.get("workers", 1))

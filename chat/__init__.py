@@ -22,9 +22,7 @@ def create_app(test_config=None, instance_path=None):
     db = Database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"])
     app.extensions["chat.db"] = db
     app.extensions["chat.storage"] = storage.from_config(app.config)
-    problem = storage.local_storage_problem(app.config)
-    if problem:
-        app.logger.warning("%s", problem)  # a warning, not a refusal: one machine with one disk is fine
+    storage.refuse_local_storage_in_production(app.config)  # several workers need a shared store
     if db.is_sqlite and app.config["AUTO_MIGRATE"]:
         from . import migrations
         migrations.upgrade(db)  # the embedded default needs no setup step

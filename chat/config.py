@@ -123,7 +123,10 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "S3_BUCKET": env.get("S3_BUCKET") or None,
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
         "S3_REGION": env.get("S3_REGION") or None,
-        # Downloads stream through the app (pages' CSP allows media from 'self' only); set to a number of
+        # Production refuses several workers on local disk (each machine would hold its own uploads, lost at
+        # a deploy); set to 1 on a single machine whose UPLOAD_FOLDER every worker shares and deploys keep.
+        "UPLOAD_FOLDER_SHARED": env.get("UPLOAD_FOLDER_SHARED") == "1",
+        # Downloads stream through the app; set to a number of
         # seconds to answer API downloads with a 302 to a presigned URL valid that long instead.
         "S3_SIGNED_URL_SECONDS": _int(env, "S3_SIGNED_URL_SECONDS", 0),
         "ATTACHMENT_UNATTACHED_SECONDS": _int(env, "ATTACHMENT_UNATTACHED_SECONDS", 24 * 3600),

@@ -72,8 +72,7 @@ def without_query():
 
 def without_file():
     """For ``exempt_when``: the request carries no uploaded file (a web send with text only)."""
-    upload = request.files.get("file")
-    return upload is None or not upload.filename
+    return not any(upload.filename for upload in request.files.getlist("file"))
 
 
 def too_many_requests(error):

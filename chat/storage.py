@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 
+from .config import ConfigError
+
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 
@@ -25,7 +27,7 @@ def _check_key(key):
 
 class LocalStorage:
     """Files under one folder. Only one machine can see them: production with several processes on
-    several machines (dynos) needs the S3 store, see ``check_for_production``."""
+    several machines (dynos) needs the S3 store, see ``refuse_local_storage_in_production``."""
 
     name = "local"
 
@@ -63,15 +65,24 @@ class S3Storage:
     name = "s3"
 
     def __init__(self, bucket, endpoint_url=None, region=None, client=None):
-        import boto3
-        from botocore.config import Config
-
         self.bucket = bucket
-        # Path-style addressing works with every S3-compatible server (Supabase, MinIO need it).
-        self.client = client or boto3.client(
-            "s3", endpoint_url=endpoint_url, region_name=region,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                          retries={"max_attempts": 3, "mode": "standard"}))
+        self._client = client
+        self._endpoint_url, self._region = endpoint_url, region
+
+    @property
+    def client(self):
+        """The boto3 client, made on first use: importing boto3 takes a while, and a worker that boots
+        quickly answers its health check (and serves streams) before anyone uploads."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            # Path-style addressing works with every S3-compatible server (Supabase, MinIO need it).
+            self._client = boto3.client(
+                "s3", endpoint_url=self._endpoint_url, region_name=self._region,
+                config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                              retries={"max_attempts": 3, "mode": "standard"}))
+        return self._client
 
     def save(self, key, stream, content_type=None):
         extra = {"ContentType": content_type} if content_type else {}
@@ -114,16 +125,24 @@ def from_config(config):
 
 def local_storage_problem(config, env=None):
     """A sentence explaining why local storage is wrong here, or None: in production with several worker
-    processes (``CHAT_SERVER_WORKERS``, set by gunicorn.conf.py, or ``WEB_CONCURRENCY``) uploads would be
-    split between disks that are not shared and are thrown away at every deploy."""
+    processes (``CHAT_SERVER_WORKERS``, set by gunicorn.conf.py) uploads would be split between disks that
+    are not shared between machines and are thrown away at every deploy."""
     env = os.environ if env is None else env
-    if config.get("S3_BUCKET") or config.get("CHAT_ENV") != "production":
+    if config.get("S3_BUCKET") or config.get("CHAT_ENV") != "production" or config.get("UPLOAD_FOLDER_SHARED"):
         return None
-    workers = env.get("CHAT_SERVER_WORKERS") or env.get("WEB_CONCURRENCY") or "1"
+    workers = env.get("CHAT_SERVER_WORKERS", "1")
     if not workers.isdigit() or int(workers) <= 1:
         return None
-    return (f"S3_BUCKET is not set, so attachments are stored on this machine's local disk; with {workers} "
-            f"worker processes in production, a file uploaded through one machine is missing on the others and "
-            f"is lost at the next deploy. Set S3_BUCKET (and S3_ENDPOINT_URL, S3_REGION, AWS_ACCESS_KEY_ID, "
-            f"AWS_SECRET_ACCESS_KEY); local disk is safe only when every worker runs on one machine whose disk "
-            f"outlives deploys.")
+    return (f"S3_BUCKET is not set, so attachments would be stored on this machine's local disk; with {workers} "
+            f"worker processes in production, a file uploaded through one machine would be missing on the "
+            f"others and lost at the next deploy. Set S3_BUCKET (and S3_ENDPOINT_URL, S3_REGION, "
+            f"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or run a single worker (WEB_CONCURRENCY=1); on one "
+            f"machine whose disk every worker shares and deploys keep, set UPLOAD_FOLDER_SHARED=1.")
+
+
+def refuse_local_storage_in_production(config, env=None):
+    """Raise ``ConfigError`` with ``local_storage_problem``'s sentence, as the in-process broker refuses
+    several workers (``chat.delivery.memory.refuse_multiple_workers``)."""
+    problem = local_storage_problem(config, env)
+    if problem:
+        raise ConfigError(problem)

@@ -73,6 +73,16 @@ def seed(database_url, group_sizes, outsiders=0):
     return people, groups
 
 
+def shared_store(settings):
+    """Environment for the store of a production server with several workers (the app refuses local disk
+    that only one machine sees): the bucket in ``settings``, else the local folder, said to be shared by
+    every worker (they all run on this machine)."""
+    from .s3_support import CREDENTIALS
+    if settings.get("S3_BUCKET"):
+        return dict(CREDENTIALS, **{k: str(v) for k, v in settings.items() if k.startswith("S3_") and v})
+    return {"UPLOAD_FOLDER_SHARED": "1"}
+
+
 class Gunicorn:
     """``gunicorn -c gunicorn.conf.py`` with gevent workers, as the Procfile runs it, on a free port."""
 
@@ -87,6 +97,7 @@ class Gunicorn:
                         CHAT_ENV="production", PORT=str(self.port), HOST="127.0.0.1",
                         WEB_CONCURRENCY=str(workers), GUNICORN_ACCESS_LOG="/dev/null",
                         DATABASE_POOL_SIZE="4")  # at most 8 Postgres connections a worker: the server is shared
+        self.env.update(shared_store(settings) if workers > 1 else {})
         self.log_path = log_path or f"/tmp/chat-gunicorn-{self.port}.log"
         self.process = None
 

@@ -164,12 +164,15 @@ def test_a_file_over_the_limit_is_refused_before_uploading(server, people, new_p
     big = tmp_path / "big.zip"
     big.write_bytes(b"\0" * (10 * 1024 * 1024 + 300 * 1024))
     uploads = []
-    page.on("request", lambda r: uploads.append(r.url) if r.method == "POST" and "/messages" in r.url else None)
+    page.on("request", lambda r: uploads.append(r.url) if r.method == "POST" and
+            ("/messages" in r.url or "/attachments" in r.url) else None)
     page.locator("[data-file-input]").set_input_files(str(big))
-    error = page.locator("[data-composer-error]")
-    error.wait_for()
-    assert error.inner_text() == "This file is 10.3 MB; the limit is 10 MB."
-    assert page.locator("[data-file-chip]").is_hidden() and uploads == []
+    chip = page.locator("[data-attachment-chip]")
+    assert chip.get_attribute("data-state") == "refused"
+    assert chip.locator("[data-chip-status]").inner_text() == "This file is 10.3 MB; the limit is 10 MB."
+    assert chip.locator("[data-chip-retry]").is_hidden() and uploads == []
+    chip.get_by_role("button", name="Remove big.zip").click()
+    assert page.locator("[data-file-tray]").is_hidden()
 
 
 def test_a_new_conversation_row_comes_to_the_top_from_the_server(server, people, new_page):

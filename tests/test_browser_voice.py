@@ -48,6 +48,18 @@ def test_a_recorded_voice_message_reaches_the_other_side_with_its_duration(serve
     assert 1500 <= duration <= 6000
     assert bubble.locator("[data-duration-ms]").inner_text().startswith("0:0")
     assert b.locator(".attachment--audio audio").evaluate("a => a.src").endswith("/content")
+    # The playback bubble: the measured length (a browser's recording declares none), play, and seek.
+    total = f"{duration // 60000}:{duration // 1000 % 60:02d}"
+    assert bubble.locator("[data-voice-time]").inner_text() == f"0:00 / {total}"
+    assert bubble.locator("[data-voice-seek]").get_attribute("max") == str(duration)
+    audio = bubble.locator("audio").element_handle()
+    bubble.get_by_role("button", name="Play").click()
+    b.wait_for_function("(a) => a.currentTime > 0.2", arg=audio)
+    bubble.get_by_role("button", name="Pause").click()
+    bubble.locator("[data-voice-seek]").evaluate(
+        "s => { s.value = '1000'; s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }")
+    b.wait_for_function("(a) => a.paused && Math.abs(a.currentTime - 1) < 0.1", arg=audio)
+    assert bubble.locator("[data-voice-time]").inner_text() == f"0:01 / {total}"
 
 
 def test_a_picture_dropped_on_the_composer_is_attached_and_sent(server, new_page):

@@ -74,7 +74,7 @@ def test_the_app_keeps_attachments_in_s3_when_s3_bucket_is_set(app, api_as, s3_c
     assert refused.status_code == 404 and "Location" not in refused.headers  # the check comes first
 
 
-def test_local_storage_in_production_with_several_workers_is_a_clear_warning():
+def test_local_storage_in_production_with_several_workers_is_explained():
     production = {"CHAT_ENV": "production", "UPLOAD_FOLDER": "/x"}
     problem = local_storage_problem(production, {"CHAT_SERVER_WORKERS": "2"})
     assert "S3_BUCKET is not set" in problem and "2 worker processes" in problem

@@ -123,6 +123,43 @@ def upload(actor_id: str, file_storage: FileStorage) -> Attachment:
     return attachment_dict(row)
 
 
+def upload_many(actor_id: str, files) -> list[Attachment]:
+    """Store several uploaded files (the composer's form without JavaScript: ``file`` given up to
+    ``MAX_ATTACHMENTS`` times) for ``actor_id``; all or none. A refusal names the file it is about when there
+    are several, and the files already stored by this call are removed before it is raised."""
+    from .messages import MAX_ATTACHMENTS
+
+    files = [f for f in files if f is not None and getattr(f, "filename", None)]
+    if len(files) > MAX_ATTACHMENTS:
+        raise Invalid(f"A message can carry at most {MAX_ATTACHMENTS} files; {len(files)} were chosen.",
+                      field="file")
+    stored = []
+    try:
+        for file_storage in files:
+            try:
+                stored.append(upload(actor_id, file_storage))
+            except (Invalid, TooLarge) as error:
+                if len(files) > 1:
+                    error.message = f"{_display_name(file_storage.filename)}: {error.message}"
+                raise
+    except BaseException:
+        discard_uploads(stored)
+        raise
+    return stored
+
+
+def discard_uploads(uploaded: list[Attachment]) -> None:
+    """Remove these uploads (rows and files) while they are still unattached: a send that was refused."""
+    if uploaded:
+        _remove(current_app._get_current_object(), [a["id"] for a in uploaded])
+
+
+def _display_name(name):
+    """A file's name for an error sentence: without a folder or characters that would garble it."""
+    name = os.path.basename(str(name).replace("\\", "/"))
+    return "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")[:80] or "A file"
+
+
 def _delete_files(*keys):
     for key in keys:
         if key:

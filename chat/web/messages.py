@@ -26,17 +26,22 @@ def _location(message):
 @per_user("RATE_LIMIT_SENDS")
 @per_user("RATE_LIMIT_UPLOADS", exempt_when=without_file)
 def send(conversation_id):
-    """Send the composer's text and optional file (uploaded first, then attached); idempotent by client_id."""
+    """Send the composer's text and optional files (uploaded first, then attached); idempotent by client_id.
+    Without JavaScript the files come in the form (``file``, several times); the composer script uploads them
+    beforehand and sends their ``attachment_ids``."""
     form = request.form
-    upload = request.files.get("file")
-    attachment_ids = []
-    if upload is not None and upload.filename:
-        attachment_ids.append(attachments.upload(current_user.id, upload)["id"])
-    attachment_ids += form.getlist("attachment_ids")
-    message, created = messages.send_message(current_user.id, conversation_id, form.get("body"),
-                                             client_id=form.get("client_id") or None,
-                                             attachment_ids=attachment_ids,
-                                             reply_to_id=form.get("reply_to_id") or None)
+    uploaded = attachments.upload_many(current_user.id, request.files.getlist("file"))
+    attachment_ids = [a["id"] for a in uploaded] + form.getlist("attachment_ids")
+    try:
+        message, created = messages.send_message(current_user.id, conversation_id, form.get("body"),
+                                                 client_id=form.get("client_id") or None,
+                                                 attachment_ids=attachment_ids,
+                                                 reply_to_id=form.get("reply_to_id") or None)
+    except BaseException:
+        attachments.discard_uploads(uploaded)  # refused: nothing of this request stays stored
+        raise
+    if not created:
+        attachments.discard_uploads(uploaded)  # a repeat of a message already stored, with its own files
     if not is_htmx():
         return redirect_or_fragment(_location(message))
     return _message_page(message, 201 if created else 200)

@@ -6,12 +6,13 @@ from flask import g, has_request_context, request
 from flask_login import current_user
 
 from ..actions import inbox, live
+from ..actions.messages import MAX_ATTACHMENTS
 from ..actions.validate import MAX_BODY
 from .helpers import bind_paths, dom_id, message_in_context, path_for
 from .live import chat_event, render_message
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: https:; "
-       "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: blob: https:; "
+       "media-src 'self' https:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
 
 
@@ -87,7 +88,8 @@ def init_app(app):
                                  presence_status=presence_status, path_for=path_for,
                                  message_in_context=message_in_context,
                                  render_message=render_message, chat_event=chat_event,
-                                 pending_placeholder=pending_placeholder, max_body_length=MAX_BODY)
+                                 pending_placeholder=pending_placeholder, max_body_length=MAX_BODY,
+                                 max_attachments=MAX_ATTACHMENTS)
 
     @app.after_request
     def security_headers(response):

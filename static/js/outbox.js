@@ -1,6 +1,7 @@
 /* The outbox: messages on their way to the server, one conversation at a time, kept until it has them.
  *
- * Every message is kept in localStorage (body, client id, conversation; a file only in memory) until the
+ * Every message is kept in localStorage (body, client id, conversation, the ids of its files, which the
+ * composer uploaded beforehand; a File given to add() only in memory) until the
  * server answers with it. One conversation's messages are sent one after another, so they are stored in
  * the order they were typed. A send that meets no connection waits, and all waiting sends go again by
  * themselves when the stream reopens, the browser is back online, or a page is loaded again (even one
@@ -92,13 +93,14 @@
     data.append("client_id", item.clientId);
     if (item.replyToId) data.append("reply_to_id", item.replyToId);
     if (files[item.clientId]) data.append("file", files[item.clientId]);
+    (item.attachments || []).forEach(function (a) { data.append("attachment_ids", a.id); });
     Chat.post(item.url, data).then(function (response) {
       var redirect = response.headers.get("HX-Redirect");
       if (redirect) { window.location.href = redirect; return "stop"; }  // signed out: the text is kept
       return response.text().then(function (html) {
         if (response.ok) { sent(item, html); return "next"; }
         if (response.status >= 500 || response.status === 429) { wait(item, BUSY); return "pause"; }
-        refuse(item, response.status === 413 ? tooBig(item.fileSize, item.maxUpload) : reason(html));
+        refuse(item, response.status === 413 && item.fileSize ? tooBig(item.fileSize, item.maxUpload) : reason(html));
         return "next";
       });
     }, function () {

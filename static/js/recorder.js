@@ -1,9 +1,15 @@
-/* Voice messages and picture drop/paste in the composer (<form data-controller="... recorder">).
- * The record button (shown only where MediaRecorder exists) records Opus in WebM or Ogg, whichever the
- * browser records, with a visible timer, Cancel and Send. Send puts the recording into the composer's file
- * input and submits the form, so it goes the way of any attached file (outbox, size check, retry). The
- * server measures the duration and refuses over 5 minutes; the recorder stops itself at that limit.
- * Pictures dropped on or pasted into the composer are attached the same way.
+/* Voice messages: recording them in the composer, and playing them (and any audio file) in the timeline.
+ *
+ * The record button (<form data-controller="... recorder">, shown only where MediaRecorder exists) records
+ * Opus in WebM or Ogg, whichever the browser records, with a visible timer, Cancel and Send. Send hands the
+ * recording to the composer's tray, so it goes the way of any attached file (size check, upload, outbox),
+ * and the message is sent once it has uploaded. The server measures the duration and refuses over 5
+ * minutes; the recorder stops itself at that limit.
+ *
+ * The playback bubble (<div data-controller="voice-player">, with the measured [data-duration-ms], around the <audio controls>
+ * element that works without this script): a play/pause button, a seek bar and "elapsed / total", where the
+ * total is the duration the server measured. (A browser's own recording often declares no duration, so
+ * its native controls show no length and cannot seek.)
  */
 (function () {
   "use strict";
@@ -16,12 +22,9 @@
     return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
   }
 
+  /* The recording goes to the composer's tray and is sent as soon as it has uploaded. */
   function attach(form, file) {
-    var input = form.querySelector("[data-file-input]");
-    var transfer = new DataTransfer();
-    transfer.items.add(file);
-    input.files = transfer.files;
-    input.dispatchEvent(new Event("change", { bubbles: true }));
+    form.dispatchEvent(new CustomEvent("composer:attach", { detail: { files: [file], send: true } }));
   }
 
   window.Chat.controller("recorder", function (form) {
@@ -50,7 +53,6 @@
           var name = "Voice message " + new Date().toISOString().slice(0, 19).replace("T", " ") +
                      (mime.indexOf("ogg") >= 0 ? ".ogg" : ".webm");
           attach(form, new File(chunks, name, { type: mime }));
-          form.requestSubmit();
         };
         recorder.start(1000);
         started = Date.now();
@@ -78,30 +80,73 @@
       if (recorder.state !== "inactive") recorder.stop();
       recorder = null;
     }
+  });
 
-    /* Pictures dropped on the composer or pasted into it. */
-    function picture(files) {
-      return Array.prototype.filter.call(files || [], function (f) { return /^image\//.test(f.type); })[0];
+  /* The playback bubble. */
+  window.Chat.controller("voice-player", function (box) {
+    var audio = box.querySelector("audio");
+    if (!audio) return;
+    var measured = box.querySelector("[data-duration-ms]");
+    var total = measured ? parseInt(measured.dataset.durationMs, 10) || 0 : 0;
+    var play = document.createElement("button");
+    play.type = "button";
+    play.className = "voice__play";
+    play.setAttribute("data-voice-play", "");
+    var seek = document.createElement("input");
+    seek.type = "range";
+    seek.className = "voice__seek";
+    seek.setAttribute("data-voice-seek", "");
+    seek.min = "0";
+    seek.step = "10";
+    seek.value = "0";
+    seek.setAttribute("aria-label", "Seek");
+    var time = document.createElement("span");
+    time.className = "voice__time";
+    time.setAttribute("data-voice-time", "");
+    var seeking = false;
+
+    function length() {
+      return total || (isFinite(audio.duration) ? Math.round(audio.duration * 1000) : 0);
     }
-    form.addEventListener("dragover", function (event) {
-      if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") >= 0) {
-        event.preventDefault();
-        form.classList.add("is-dropping");
+    function render() {
+      var ms = Math.round(audio.currentTime * 1000);
+      seek.max = String(length() || 1);
+      if (!seeking) seek.value = String(Math.min(ms, length()));
+      time.textContent = clock(seeking ? +seek.value : ms) + " / " + clock(length());
+      var playing = !audio.paused && !audio.ended;
+      play.textContent = playing ? "❚❚" : "►";
+      play.setAttribute("aria-label", playing ? "Pause" : "Play");
+      box.classList.toggle("is-playing", playing);
+    }
+
+    play.addEventListener("click", function () {
+      if (audio.paused || audio.ended) {
+        // One voice message at a time, as in a phone's messenger.
+        document.querySelectorAll("[data-controller~='voice-player'] audio").forEach(function (other) {
+          if (other !== audio) other.pause();
+        });
+        audio.play().catch(function () { render(); });
+      } else {
+        audio.pause();
       }
     });
-    form.addEventListener("dragleave", function () { form.classList.remove("is-dropping"); });
-    form.addEventListener("drop", function (event) {
-      form.classList.remove("is-dropping");
-      var file = picture(event.dataTransfer && event.dataTransfer.files);
-      if (!file) return;
-      event.preventDefault();
-      attach(form, file);
+    seek.addEventListener("input", function () { seeking = true; render(); });
+    seek.addEventListener("change", function () {
+      seeking = false;
+      audio.currentTime = +seek.value / 1000;
+      render();
     });
-    form.addEventListener("paste", function (event) {
-      var file = picture(event.clipboardData && event.clipboardData.files);
-      if (!file) return;
-      event.preventDefault();
-      attach(form, file);
+    ["timeupdate", "play", "pause", "ended", "loadedmetadata", "durationchange", "seeked"].forEach(function (type) {
+      audio.addEventListener(type, render);
     });
+    audio.addEventListener("ended", function () { audio.currentTime = 0; });
+
+    audio.controls = false;
+    var bar = document.createElement("div");
+    bar.className = "voice";
+    bar.append(play, seek, time);
+    audio.after(bar);
+    if (measured) measured.hidden = true;  // the player says it
+    render();
   });
 })();
