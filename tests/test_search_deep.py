@@ -1,8 +1,8 @@
 """Search over a few thousand messages, on SQLite and Postgres: every page is exact and newest first whichever
 way the query is answered. On Postgres ``search_message_ids`` walks the newest messages first and hands over
-to the GIN index when the words turn out rare (after 200 rows) or the walk passes its budget (2,000 rows);
+to the GIN index when the words turn out rare (after 200 rows) or the walk passes its budget (3,000 rows);
 the words below are laid out to take each of those paths, with ties on ``created_at`` across the hand-over,
-and a stranger's newer messages with the same words that must never show."""
+and a stranger's messages with the same words, some newer than all of ours, that must never show."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +14,7 @@ from chat.actions import search as search_action
 from chat.db import transaction
 from chat.schema import messages
 
-TOTAL = 2600
+TOTAL = 3600
 BASE = datetime(2026, 10, 1, tzinfo=UTC)
 
 
@@ -23,12 +23,12 @@ def words_of(rank):
     words = ["plain"]
     if rank % 3 == 0:
         words.append("often")  # common: the walk finds a page within the first rows
-    if rank in (10, 50, 90, 130, 170) or (rank >= 2300 and rank % 10 == 0):
-        words.append("sparse")  # 5 in the probe, none for 2,100 rows, then more: the walk's budget runs out
-    if rank == 100 or (rank >= 2400 and rank % 7 == 0):
+    if rank in (10, 50, 90, 130, 170) or (rank >= 3300 and rank % 10 == 0):
+        words.append("sparse")  # 4 or 5 in the probe, none for 3,100 rows, then more: the walk's budget runs out
+    if rank == 100 or (rank >= 3400 and rank % 7 == 0):
         words.append("lonely")  # 1 in the probe: the GIN index takes over after 200 rows
     words.append("wordone" if rank % 2 else "wordtwo")  # each common, together only once, far back
-    if rank == 2500:
+    if rank == 3500:
         words.append("wordone")
     if rank >= TOTAL - 30:
         words.append("oldest")  # only among the oldest: the walk finds nothing in its probe
@@ -72,7 +72,8 @@ def deep(app, alice, bob, carol, dave):
     mine = conversations.open_direct(alice["id"], bob["id"])[0]
     theirs = conversations.open_direct(carol["id"], dave["id"])[0]
     rows = bulk(mine["id"], bob["id"], TOTAL, 0, seconds_back=3600)
-    bulk(theirs["id"], carol["id"], 400, 0)  # newer than all of alice's, the same words, not hers
+    bulk(theirs["id"], carol["id"], 30, 0)  # newer than all of alice's: walked, never hers
+    bulk(theirs["id"], carol["id"], 400, 30, seconds_back=7200)  # the same words among hers
     return {"rows": rows, "mine": mine, "theirs": theirs}
 
 
@@ -90,7 +91,7 @@ def test_filters_hold_across_the_hand_over(deep, alice, bob, carol):
     assert every_page(alice, "lonely", 20, conversation_id=deep["mine"]["id"]) == expected(rows, "lonely")
     assert every_page(alice, "sparse", 20, sender=bob["id"]) == expected(rows, "sparse")
     assert search_action.search(alice["id"], "sparse", sender=carol["id"])["results"] == []
-    cut = BASE - timedelta(seconds=3600 + 1200)  # ranks 2400 and older
+    cut = BASE - timedelta(seconds=3600 + 1700)  # ranks 3400 and older
     older = [r for r in rows if r["created_at"] < cut]
     assert every_page(alice, "lonely", 20, before=cut.isoformat()) == expected(older, "lonely")
     newer = [r for r in rows if r["created_at"] >= cut]

@@ -31,12 +31,16 @@ create or replace function public.search_message_ids(
 as $$
 declare
     probe constant integer := 200;  -- rows walked before judging how far the page is
-    budget constant integer := 2000;  -- rows walked at most before the GIN index takes over
+    budget constant integer := 3000;  -- rows walked at most before the GIN index takes over
+    few constant integer := 50;  -- up to this many conversations, the GIN step lists them
     words tsquery := pg_catalog.plainto_tsquery('simple'::regconfig, public.search_unaccent(query));
     wanted integer := least(greatest(max_rows, 1), 51);
     me uuid := auth.uid();
     mine uuid[];
+    member text := ' exists (select 1 from public.memberships ms'
+                   ' where ms.conversation_id = m.conversation_id and ms.user_id = $9)';
     filters text := ' and m.deleted_at is null';
+    attached text := '';
     walked integer := 0;
     hits integer := 0;
     stopped boolean := false;
@@ -47,18 +51,8 @@ begin
     if pg_catalog.numnode(words) = 0 or me is null then
         return;
     end if;
-    select pg_catalog.array_agg(ms.conversation_id) into mine
-    from public.memberships ms
-    where ms.user_id = me and (in_conversation is null or ms.conversation_id = in_conversation);
-    if mine is null then
-        return;
-    end if;
-    -- The filters of both steps; the values are the parameters $3..$7 of both.
     if from_user is not null then
         filters := filters || ' and m.sender_id = $3';
-    end if;
-    if with_attachment then
-        filters := filters || ' and exists (select 1 from public.attachments a where a.message_id = m.id)';
     end if;
     if not_before is not null then
         filters := filters || ' and m.created_at >= $4';
@@ -66,47 +60,60 @@ begin
     if before is not null then
         filters := filters || ' and m.created_at < $5';
     end if;
-
-    -- Newest first: the caller's conversations as a constant list (hashed), so the walk checks each row at
-    -- once and the plan follows the created_at index however many conversations there are.
-    for r in execute
-        'select m.id, m.created_at, m.search_vector @@ $1 as hit from public.messages m'
-        || ' where m.conversation_id = any($2)' || filters
-        || case when last_at is null then '' else ' and (m.created_at, m.id) < ($6, $7)' end
-        || ' order by m.created_at desc, m.id desc limit $8'
-        using words, mine, from_user, not_before, before, last_at, last_id, budget
-    loop
-        walked := walked + 1;
-        last_at := r.created_at;
-        last_id := r.id;
-        if r.hit then
-            return next r.id;
-            hits := hits + 1;
-            if hits >= wanted then
-                return;
-            end if;
-        end if;
-        if walked = probe and (hits = 0 or (wanted - hits) * probe / hits > budget - walked) then
-            stopped := true;
-            exit;  -- at this rate the page is beyond the budget: the GIN index is cheaper
-        end if;
-    end loop;
-    if not stopped and walked < budget then
-        return;  -- the walk saw every message in scope
+    if with_attachment then
+        attached := ' and exists (select 1 from public.attachments a where a.message_id = m.id)';
     end if;
 
-    -- The rest from the GIN index: every match older than the last row walked, joined to the caller's
-    -- memberships (a hash of them), then the newest first.
+    -- Newest first over everyone's messages (the created_at index), each row checked for the words and
+    -- then, only if they match, for the caller's membership: the walk costs the same for a member of one
+    -- conversation or of a thousand, and it is bounded by the budget. One conversation has its own index
+    -- (conversation_id, seq) beside the words', so a search inside one goes straight to the next step.
+    if in_conversation is null then
+        for r in execute
+            'select m.id, m.created_at, (m.search_vector @@ $1' || attached || ' and' || member || ') as hit'
+            || ' from public.messages m where true' || filters
+            || case when last_at is null then '' else ' and (m.created_at, m.id) < ($6, $7)' end
+            || ' order by m.created_at desc, m.id desc limit $8'
+            using words, null::uuid[], from_user, not_before, before, last_at, last_id, budget, me
+        loop
+            walked := walked + 1;
+            last_at := r.created_at;
+            last_id := r.id;
+            if r.hit then
+                return next r.id;
+                hits := hits + 1;
+                if hits >= wanted then
+                    return;
+                end if;
+            end if;
+            if walked = probe and (hits < 2 or (wanted - hits) * probe / hits > budget - walked) then
+                stopped := true;
+                exit;  -- at this rate the page is beyond the budget: the GIN index is cheaper
+            end if;
+        end loop;
+        if not stopped and walked < budget then
+            return;  -- the walk saw every message there is
+        end if;
+    end if;
+
+    -- The rest from the GIN index: every match older than the last row walked in the caller's
+    -- conversations — listed when they are few (so the planner can intersect the words' index with the
+    -- conversations'), else a hashed join to the memberships — then the newest first.
+    select pg_catalog.array_agg(c.conversation_id) into mine
+    from (select ms.conversation_id from public.memberships ms
+          where ms.user_id = me and (in_conversation is null or ms.conversation_id = in_conversation)
+          limit few + 1) c;
+    if mine is null then
+        return;
+    end if;
     return query execute
         'with matched as materialized (select m.id, m.created_at from public.messages m'
-        || ' where m.search_vector @@ $1'
-        || ' and exists (select 1 from public.memberships ms'
-        || ' where ms.conversation_id = m.conversation_id and ms.user_id = $9)'
-        || case when in_conversation is null then '' else ' and m.conversation_id = $10' end
-        || filters
+        || ' where m.search_vector @@ $1 and'
+        || case when pg_catalog.cardinality(mine) <= few then ' m.conversation_id = any($2)' else member end
+        || filters || attached
         || case when last_at is null then '' else ' and (m.created_at, m.id) < ($6, $7)' end
         || ') select id from matched order by created_at desc, id desc limit $8'
-        using words, mine, from_user, not_before, before, last_at, last_id, wanted - hits, me, in_conversation;
+        using words, mine, from_user, not_before, before, last_at, last_id, wanted - hits, me;
 end
 $$;
 
