@@ -14,6 +14,8 @@ from chat.actions import search as search_action
 from chat.db import transaction
 from chat.schema import messages
 
+from .test_rls import pg  # noqa: F401  (fixture)
+
 TOTAL = 3600
 BASE = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -72,9 +74,9 @@ def deep(app, alice, bob, carol, dave):
     mine = conversations.open_direct(alice["id"], bob["id"])[0]
     theirs = conversations.open_direct(carol["id"], dave["id"])[0]
     rows = bulk(mine["id"], bob["id"], TOTAL, 0, seconds_back=3600)
-    bulk(theirs["id"], carol["id"], 30, 0)  # newer than all of alice's: walked, never hers
-    bulk(theirs["id"], carol["id"], 400, 30, seconds_back=7200)  # the same words among hers
-    return {"rows": rows, "mine": mine, "theirs": theirs}
+    newer = bulk(theirs["id"], carol["id"], 30, 0)  # newer than all of alice's: walked, never hers
+    older = bulk(theirs["id"], carol["id"], 400, 30, seconds_back=7200)  # the same words among hers
+    return {"rows": rows, "mine": mine, "theirs": theirs, "their_rows": newer + older}
 
 
 def test_every_page_is_exact_and_newest_first(deep, alice):
@@ -109,3 +111,19 @@ def test_a_stranger_finds_nothing_and_a_removed_member_no_longer_finds(deep, ali
     members.remove_member(alice["id"], group["id"], bob["id"])
     assert {r["conversation_id"] for r in search_action.search(bob["id"], "often", limit=50)["results"]} \
         == {deep["mine"]["id"]}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_helper_itself_answers_only_with_the_callers_messages(pg, deep, alice, carol):  # noqa: F811
+    """Below RLS: the candidate ids the helper gives, on each of its paths, are the caller's only."""
+    ids = "select found::text from public.search_message_ids(%s, 51, %s) as found"
+    alices = {r["id"] for r in deep["rows"]}
+    carols = {r["id"] for r in deep["their_rows"]}
+    for q in ("often", "sparse", "lonely", "wordone wordtwo", "oldest", "plain"):
+        got = [row[0] for row in pg.rows(alice["id"], ids, (q, None))]
+        assert got == expected(deep["rows"], q)[:51], q
+        assert {row[0] for row in pg.rows(carol["id"], ids, (q, None))} <= carols, q
+        assert pg.rows(alice["id"], ids, (q, deep["theirs"]["id"])) == [], q
+        assert pg.rows(carol["id"], ids, (q, deep["mine"]["id"])) == [], q
+    assert alices.isdisjoint(carols)

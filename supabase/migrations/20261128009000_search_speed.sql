@@ -1,25 +1,27 @@
--- Search at a million messages: the candidate helper picks its plan by how common the words are.
+-- Search at a million messages: the candidate helper picks its way by how common the words turn out to be.
 --
--- What bounded the first version (EXPLAIN ANALYZE at 1,000,000 messages in 1,000 conversations, as a member
--- of all of them):
+-- What bounded the first version (EXPLAIN (ANALYZE, BUFFERS) at 1,000,000 messages in 1,000 conversations,
+-- as a member of all of them):
 --   * a SQL function is planned once for any query text, so "charlie" (1 message in 10) took the plan of a
---     rare word: the GIN index's 100,000 matches fetched, then sorted for the newest 21 — seconds;
---   * left to itself with the words known, the planner sometimes walks the created_at index for a word of
---     1 message in 1,000 (21,000 rows read, ~300 ms) and sometimes bitmaps a word of 1 in 10 (~100 ms).
--- Neither plan is good for every word, and each is cheap where the other is not:
+--     rare word: the GIN index's 100,000 matches fetched, joined, then sorted for the newest 21 — seconds;
+--   * the same query with its words known is no better in general: the planner walked the created_at index
+--     for a word of 1 message in 1,000 (21,000 rows read, ~280 ms) and bitmapped 1 in 10 (~100 ms).
+-- Each of the two ways is cheap exactly where the other is not:
 --   * newest first along messages_created_at_idx, checking each row's search_vector, stops after ~21/f
 --     rows for a word in a fraction f of the messages: ~200 rows for a common word;
---   * the GIN index finds every match, so its cost is the number of matches: cheap for a rare word.
--- So the helper walks the newest messages first and lets the walk measure the words: after 200 rows, if
--- what it found says the rest of the page is more than the walk's budget (2,000 rows) away — a rare word
--- finds nothing there — it stops walking; it also stops at the budget (words common one by one can be rare
--- together). Whatever is still missing then comes from the GIN index, older than the last row walked, every
--- match found and sorted (a materialized CTE, so that the planner cannot turn it back into a walk). Results
--- stay exact and in order whichever way a query goes. Each step is planned with its values (EXECUTE), so
--- the membership list is a constant and a narrow scope (one conversation, a few memberships) gets its own
--- plan.
+--   * the GIN index finds every match, so its cost is the number of matches: small for a rare word.
+-- So the helper walks the newest messages first and lets the walk measure the words: after 200 rows, unless
+-- it found at least 2 and, at that rate, the rest of the page is within the walk's budget (3,000 rows), it
+-- stops; it also stops at the budget (words common one by one can be rare together). Whatever is missing
+-- then comes from the GIN index: every match older than the last row walked, found and sorted (in a
+-- materialized CTE, so that the planner cannot turn it back into a walk). Results stay exact and in order
+-- whichever way a query goes, and each step is planned with its values (EXECUTE).
+-- The walk goes over everyone's messages and checks the caller's membership only for rows whose words
+-- match (a hashed subplan), so it costs the same for a member of one conversation or of a thousand and is
+-- bounded by the rows walked; the GIN step lists the caller's conversations when they are few (so the
+-- planner can intersect the words' index with the conversations') and joins the memberships otherwise.
 --
--- RLS stays the wall: the helper only answers with ids of the caller's conversations (auth.uid()), and the
+-- RLS stays the wall: the helper answers only with ids of the caller's conversations (auth.uid()), and the
 -- app reads those rows under the messages policies as before.
 
 create or replace function public.search_message_ids(
