@@ -1,8 +1,9 @@
 """Search over a few thousand messages, on SQLite and Postgres: every page is exact and newest first whichever
 way the query is answered. On Postgres ``search_message_ids`` walks the newest messages first and hands over
-to the GIN index when the words turn out rare (after 200 rows) or the walk passes its budget (3,000 rows);
-the words below are laid out to take each of those paths, with ties on ``created_at`` across the hand-over,
-and a stranger's messages with the same words, some newer than all of ours, that must never show."""
+to the GIN index when the words turn out rare (judged after 200 rows, then 400, 800…) or the walk passes its
+budget; the words below are laid out to take the walk, the hand-over at once and the hand-over mid-page,
+with ties on ``created_at`` across the hand-over, and a stranger's messages with the same words, some newer
+than all of ours, that must never show."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +27,7 @@ def words_of(rank):
     if rank % 3 == 0:
         words.append("often")  # common: the walk finds a page within the first rows
     if rank in (10, 50, 90, 130, 170) or (rank >= 3300 and rank % 10 == 0):
-        words.append("sparse")  # 4 or 5 in the probe, none for 3,100 rows, then more: the walk's budget runs out
+        words.append("sparse")  # 4 or 5 in the probe, then none for 3,100 rows: handed over mid-page
     if rank == 100 or (rank >= 3400 and rank % 7 == 0):
         words.append("lonely")  # 1 in the probe: the GIN index takes over after 200 rows
     words.append("wordone" if rank % 2 else "wordtwo")  # each common, together only once, far back

@@ -10,9 +10,10 @@
 --   * newest first along messages_created_at_idx, checking each row's search_vector, stops after ~21/f
 --     rows for a word in a fraction f of the messages: ~200 rows for a common word;
 --   * the GIN index finds every match, so its cost is the number of matches: small for a rare word.
--- So the helper walks the newest messages first and lets the walk measure the words: after 200 rows, unless
--- it found at least 2 and, at that rate, the rest of the page is within the walk's budget (3,000 rows), it
--- stops; it also stops at the budget (words common one by one can be rare together). Whatever is missing
+-- So the helper walks the newest messages first and lets the walk measure the words: after 200 rows, then
+-- 400, 800…, it compares the rows still to walk at the rate it found the caller's matches with the matches
+-- the GIN index would fetch (the rate of anyone's matches so far, over the whole table), and stops when
+-- the index is cheaper or none was found; it also stops at a budget of 12,800 rows. Whatever is missing
 -- then comes from the GIN index: every match older than the last row walked, found and sorted (in a
 -- materialized CTE, so that the planner cannot turn it back into a walk). Results stay exact and in order
 -- whichever way a query goes, and each step is planned with its values (EXECUTE).
@@ -32,8 +33,8 @@ create or replace function public.search_message_ids(
     language plpgsql stable security definer set search_path = '' rows 21
 as $$
 declare
-    probe constant integer := 200;  -- rows walked before judging how far the page is
-    budget constant integer := 3000;  -- rows walked at most before the GIN index takes over
+    probe constant integer := 200;  -- rows walked before first judging how far the page is (then 400, 800…)
+    budget constant integer := 12800;  -- rows walked at most before the GIN index takes over
     few constant integer := 50;  -- up to this many conversations, the GIN step lists them
     words tsquery := pg_catalog.plainto_tsquery('simple'::regconfig, public.search_unaccent(query));
     wanted integer := least(greatest(max_rows, 1), 51);
@@ -44,7 +45,10 @@ declare
     filters text := ' and m.deleted_at is null';
     attached text := '';
     walked integer := 0;
-    hits integer := 0;
+    hits integer := 0;  -- rows walked that match, in the caller's conversations
+    matches integer := 0;  -- rows walked that match, in anyone's
+    checkpoint integer := probe;
+    messages real;
     stopped boolean := false;
     last_at timestamptz := cursor_at;
     last_id uuid := cursor_id;
@@ -72,8 +76,9 @@ begin
     -- (conversation_id, seq) beside the words', so a search inside one goes straight to the next step.
     if in_conversation is null then
         for r in execute
-            'select m.id, m.created_at, (m.search_vector @@ $1' || attached || ' and' || member || ') as hit'
-            || ' from public.messages m where true' || filters
+            'select m.id, m.created_at, w.match, (w.match and' || member || ') as hit'
+            || ' from public.messages m, lateral (select m.search_vector @@ $1' || attached || ' as match) w'
+            || ' where true' || filters
             || case when last_at is null then '' else ' and (m.created_at, m.id) < ($6, $7)' end
             || ' order by m.created_at desc, m.id desc limit $8'
             using words, null::uuid[], from_user, not_before, before, last_at, last_id, budget, me
@@ -81,6 +86,9 @@ begin
             walked := walked + 1;
             last_at := r.created_at;
             last_id := r.id;
+            if r.match then
+                matches := matches + 1;
+            end if;
             if r.hit then
                 return next r.id;
                 hits := hits + 1;
@@ -88,9 +96,18 @@ begin
                     return;
                 end if;
             end if;
-            if walked = probe and (hits < 2 or (wanted - hits) * probe / hits > budget - walked) then
-                stopped := true;
-                exit;  -- at this rate the page is beyond the budget: the GIN index is cheaper
+            if walked = checkpoint then
+                -- Rows still to walk at this rate, against the matches the GIN index would fetch (the
+                -- walked share of matches over the whole table): stop when the index is cheaper.
+                if messages is null then
+                    select greatest(c.reltuples, walked) into messages
+                    from pg_catalog.pg_class c where c.oid = 'public.messages'::regclass;
+                end if;
+                if hits = 0 or (wanted - hits)::real * walked / hits > matches::real / walked * messages then
+                    stopped := true;
+                    exit;
+                end if;
+                checkpoint := checkpoint * 2;
             end if;
         end loop;
         if not stopped and walked < budget then
