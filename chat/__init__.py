@@ -19,7 +19,8 @@ def create_app(test_config=None, instance_path=None):
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    db = Database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"])
+    db = Database(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"],
+                  pool_timeout=float(app.config["DATABASE_POOL_TIMEOUT"]))
     app.extensions["chat.db"] = db
     app.extensions["chat.storage"] = storage.from_config(app.config)
     storage.refuse_local_storage_in_production(app.config)  # several workers need a shared store

@@ -57,6 +57,7 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "CHAT_ENV": "development" if development else env.get("CHAT_ENV", "production"),
         "DATABASE_URL": normalize_database_url(database_url),
         "DATABASE_POOL_SIZE": _int(env, "DATABASE_POOL_SIZE", 10),
+        "DATABASE_POOL_TIMEOUT": _int(env, "DATABASE_POOL_TIMEOUT", 30),  # then the request gets a 503
         "REDIS_URL": env.get("REDIS_URL") or None,
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or os.path.join(instance_path, "uploads"),
         "MAX_UPLOAD_BYTES": _int(env, "MAX_UPLOAD_BYTES", 10 * 1024 * 1024),

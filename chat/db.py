@@ -20,9 +20,10 @@ from flask import current_app
 class Database:
     """One engine per process, made lazily so that it is created after a server forks."""
 
-    def __init__(self, url, pool_size=10):
+    def __init__(self, url, pool_size=10, pool_timeout=30.0):
         self.url = url
         self.pool_size = pool_size
+        self.pool_timeout = pool_timeout  # seconds a request waits for a connection before a 503 (chat.errors)
         self._engine = None
         self._pid = None
 
@@ -48,6 +49,7 @@ class Database:
             self.url,
             pool_size=self.pool_size,
             max_overflow=self.pool_size,
+            pool_timeout=self.pool_timeout,
             pool_pre_ping=True,
             pool_recycle=1800,
             # Supabase's transaction pooler cannot keep prepared statements between transactions.

@@ -7,6 +7,7 @@ layout (``templates/errors/``), or for htmx requests the small fragment htmx swa
 """
 from flask import jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 
@@ -68,6 +69,8 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 HTML_PAGES = {403: "You are not allowed to do that.", 404: "There is nothing at this address.",
               405: "This page does not take that kind of request.",
               500: "Something went wrong on our side; try again."}
+BUSY_MESSAGE = "The server is busy right now; try again in a few seconds."
+BUSY_RETRY_AFTER = 5
 CSRF_MESSAGE = "This form has expired. Reload the page and try again."
 
 
@@ -118,6 +121,17 @@ def init_app(app):
         if error.code not in HTML_PAGES:
             return error
         return html_error(error.code, HTML_PAGES[error.code], headers=headers)
+
+    @app.errorhandler(sa_exc.TimeoutError)
+    def busy(error):
+        # Every database connection of this worker stayed busy for the pool's whole timeout: an overload,
+        # not a fault of the request. A 503 with Retry-After lets clients (and load balancers) back off.
+        app.logger.warning("database pool exhausted: %s", error)
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+        if _is_api():
+            return error_response(503, "busy", BUSY_MESSAGE, headers=headers)
+        # Plain text: the page's layout would ask the exhausted pool for the signed-in person again.
+        return BUSY_MESSAGE, 503, dict(headers, **{"Content-Type": "text/plain; charset=utf-8"})
 
     @app.errorhandler(Exception)
     def unexpected(error):

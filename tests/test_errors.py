@@ -60,3 +60,39 @@ def test_api_errors_stay_json(failing, api_as, alice):
     wrong = api.client.delete("/api/v1/me", headers={"Authorization": f"Bearer {api.token}"})
     assert wrong.status_code == 405 and wrong.json["error"]["code"] == "method_not_allowed"
     assert "GET" in wrong.headers["Allow"]
+
+
+def test_an_exhausted_database_pool_is_a_503_with_retry_after_not_a_500(postgres_url, tmp_path):
+    """Overload, not a bug: when every connection stays busy past the pool's timeout, clients are told to
+    come back (API: JSON ``busy``; pages: a short text), and the app works again once connections free up."""
+    from chat import create_app
+    from chat.actions import accounts
+
+    from .conftest import TEST_CONFIG, IsolatedClient, _truncate_postgres
+    from .web_support import WebClient
+
+    _truncate_postgres(postgres_url)
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=postgres_url, DATABASE_POOL_SIZE=1, DATABASE_POOL_TIMEOUT=1,
+                          UPLOAD_FOLDER=str(tmp_path / "uploads")), instance_path=str(tmp_path / "instance"))
+    app.test_client_class = IsolatedClient
+    try:
+        with app.app_context():
+            user = accounts.sign_up("pat@example.com", "pat", "password123", "Pat")
+            token = accounts.issue_token(user["id"])
+            browser = WebClient(app.test_client()).sign_in(user)
+        client, auth = app.test_client(), {"Authorization": f"Bearer {token}"}
+        engine = app.extensions["chat.db"].engine
+        held = [engine.connect(), engine.connect()]  # the pool's one connection and its one overflow
+        try:
+            api = client.get("/api/v1/me", headers=auth)
+            assert api.status_code == 503 and api.headers["Retry-After"] == "5"
+            assert api.get_json()["error"]["code"] == "busy"
+            page = browser.get("/")
+            assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+            assert "try again in a few seconds" in page.get_data(as_text=True)
+        finally:
+            for conn in held:
+                conn.close()
+        assert client.get("/api/v1/me", headers=auth).status_code == 200
+    finally:
+        app.extensions["chat.db"].dispose()
