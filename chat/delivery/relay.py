@@ -178,7 +178,7 @@ def screen(conn, rows):
     """
     claims = [(row, _claims(row)) for row in rows]
     cids = {c["conversation_id"] for _, c in claims if c}
-    people = {c["user_id"] for row, c in claims if c and row.event_type in MEMBER_EVENTS}
+    people = {c["user_id"] for row, c in claims if c and "user_id" in c}
     message_ids = {c["id"] for row, c in claims if c and row.event_type in MESSAGE_EVENTS + REACTION_EVENTS}
     kinds, members = {}, set()
     if cids:
@@ -245,6 +245,10 @@ def _claims(row):
         claim["id"], claim["user_id"] = _uuid(payload.get("message_id")), _uuid(payload.get("user_id"))
         if claim["id"] is None or claim["user_id"] is None:
             return None
+    elif "user_id" in payload:  # conversation.updated for one member (their settings or read mark)
+        claim["user_id"] = _uuid(payload["user_id"])
+        if claim["user_id"] is None:
+            return None
     return claim if claim["conversation_id"] is not None else None
 
 
@@ -289,6 +293,8 @@ def _refusal(row, claim, kinds, members, messages_found, last, position):
                 return "the person is still a member"
         elif not is_member and not undone:
             return "the person is not a member"
+    elif "user_id" in claim and (cid, claim["user_id"]) not in members:
+        return "the person is not a member"
     return None
 
 
