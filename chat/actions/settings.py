@@ -3,7 +3,6 @@
 Each change is the member's alone: it reaches only their tabs, as ``conversation.updated`` with the
 conversation as they now see it (recorded with their ``user_id``, so fan-out sends it to them only).
 """
-
 from .. import events
 from ..db import transaction
 from ..errors import Invalid

@@ -61,16 +61,16 @@ def _split_mentions(token, found, linked):
         found.append(name)
         if name not in linked:
             continue
-        pieces.append(_token_like(token, "text", token.content[last:match.start()]))
-        pieces.append(_token_like(token, "html_inline", f"<span>@{name}</span>"))
+        pieces.append(_token("text", token.content[last:match.start()]))
+        pieces.append(_token("html_inline", f"<span>@{name}</span>"))
         last = match.end()
     if not pieces:
         return [token]
-    pieces.append(_token_like(token, "text", token.content[last:]))
+    pieces.append(_token("text", token.content[last:]))
     return [p for p in pieces if p.content]
 
 
-def _token_like(token, kind, content):
+def _token(kind, content):
     made = Token(kind, "", 0)
     made.content = content
     return made
