@@ -116,6 +116,21 @@ def server_insert(conn, table, row):
     conn.info["server_inserts"].append((table, row))
 
 
+@contextmanager
+def as_server(conn):
+    """Run the statements of the ``with`` block as the server (the login role), even in a user's
+    transaction, then as the user again: for rows only the server writes and the user reads at once (a
+    system message, which its own transaction then shows)."""
+    if conn.dialect.name != "postgresql" or conn.exec_driver_sql("select current_user").scalar() != "authenticated":
+        yield
+        return
+    conn.execute(sa.text("select set_config('role', 'none', true)"))
+    try:
+        yield
+    finally:
+        conn.execute(sa.text("select set_config('role', 'authenticated', true)"))
+
+
 def after_commit(conn, callback, key=None):
     """Run ``callback()`` after the transaction that ``conn`` is in commits (never if it rolls back).
 

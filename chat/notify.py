@@ -25,3 +25,11 @@ def would_notify(effective_level: str, *, mentioned: bool, own: bool) -> bool:
     if effective_level == "all":
         return True
     return effective_level == "mentions" and mentioned
+
+
+def notifies(effective_level: str, message: dict, user_id: str) -> bool:
+    """``would_notify`` for a message object (shared/API.md) and a member: system messages notify nobody."""
+    if message.get("kind") == "system" or message.get("deleted_at"):
+        return False
+    return would_notify(effective_level, mentioned=user_id in (message.get("mentions") or ()),
+                        own=message.get("sender_id") == user_id)

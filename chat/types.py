@@ -69,6 +69,10 @@ class Conversation(TypedDict):
     last_read_seq: int
     created_at: str
     updated_at: str
+    notify: str  # "all" | "mentions" | "none": the member's effective level
+    archived: bool
+    mention_count: int
+    first_unread_seq: int | None
 
 
 class Me(User):

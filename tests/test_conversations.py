@@ -100,7 +100,7 @@ def test_new_member_starts_with_history_read(api_as, book_club, alice, dave):
     convo = api_as(dave).get(f"/conversations/{book_club['id']}").json
     assert convo["unread_count"] == 0
     assert [m["body"] for m in api_as(dave).get(f"/conversations/{book_club['id']}/messages").json["messages"]] \
-        == ["before dave"]
+        == ["before dave", "Alice added Dave."]
 
 
 def test_remove_and_leave_rules(api_as, book_club, alice, bob, carol):

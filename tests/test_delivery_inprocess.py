@@ -61,7 +61,7 @@ def test_a_removed_member_hears_of_it_and_then_nothing(record, alice, bob, carol
     rec = record(alice, carol)
     members.remove_member(alice["id"], book_club["id"], carol["id"])
     assert rec.types(carol) == ["member.removed"]
-    assert rec.types(alice) == ["member.removed", "conversation.updated"]
+    assert rec.types(alice) == ["member.removed", "message.created", "conversation.updated"]
     messages.send_message(alice["id"], book_club["id"], "after carol left")
     conversations.rename_group(alice["id"], book_club["id"], "book-club 2")
     assert rec.take(carol) == []
@@ -70,16 +70,18 @@ def test_a_removed_member_hears_of_it_and_then_nothing(record, alice, bob, carol
 def test_a_new_member_gets_the_conversation(record, alice, bob, dave, book_club):
     rec = record(dave, bob)
     members.add_member(alice["id"], book_club["id"], dave["id"])
-    added, view = rec.take(dave)
+    added, said, view = rec.take(dave)
     assert added.type == "member.added" and added.data["user_id"] == dave["id"]
+    assert said.type == "message.created" and said.data["kind"] == "system"  # "Alice added Dave."
     assert view.data["name"] == "book-club" and view.data["member_count"] == 4
-    assert rec.types(bob) == ["member.added", "conversation.updated"]
+    assert rec.types(bob) == ["member.added", "message.created", "conversation.updated"]
 
 
 def test_rename_updates_every_members_view(record, alice, bob, book_club):
     rec = record(bob)
     conversations.rename_group(alice["id"], book_club["id"], "readers")
-    (view,) = rec.take(bob)
+    said, view = rec.take(bob)  # the system line, then everyone's view
+    assert said.type == "message.created" and said.data["metadata"]["name"] == "readers"
     assert view.type == "conversation.updated" and view.data["name"] == "readers"
 
 

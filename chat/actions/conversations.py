@@ -8,7 +8,7 @@ from ..db import transaction
 from ..errors import Invalid, NotFound
 from ..schema import conversations, memberships, users, utcnow
 from ..types import Conversation
-from . import access, inbox, validate
+from . import access, inbox, system, validate
 
 
 def open_direct(actor_id: str, other_user_id: str) -> tuple[Conversation, bool]:
@@ -73,8 +73,11 @@ def rename_group(actor_id: str, conversation_id: str, name: str) -> Conversation
     with transaction(actor_id) as conn:
         member = access.membership(conn, actor_id, conversation_id, lock=True)
         access.require_manager(member, "rename it")
+        if member.name == name:
+            return inbox.conversation_for(conn, actor_id, member.id)
         conn.execute(conversations.update().where(conversations.c.id == member.id)
                      .values(name=name, updated_at=utcnow()))
+        system.announce(conn, member.id, actor_id, "conversation.renamed", name=name)
         events.record(conn, "conversation.updated", str(member.id), {"conversation_id": str(member.id)})
         return inbox.conversation_for(conn, actor_id, member.id)
 

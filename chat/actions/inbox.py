@@ -9,10 +9,11 @@ from . import access, validate
 
 
 def list_conversations(viewer_id: str, limit: int | str | None = 50,
-                       before: str | None = None) -> list[Conversation]:
-    """The viewer's conversations, newest activity first; ``before`` is an ``updated_at`` cursor."""
+                       before: str | None = None, archived: bool = False) -> list[Conversation]:
+    """The viewer's conversations, newest activity first; ``before`` is an ``updated_at`` cursor.
+    Archived ones are left out, or (``archived``) only they are listed."""
     limit = validate.integer(limit, "limit", minimum=1, maximum=200, default=50)
-    params, filters = {"limit": limit}, ""
+    params, filters = {"limit": limit}, f"and {read.ARCHIVED} = {1 if archived else 0}"
     if before:
         try:
             params["before"] = datetime.fromisoformat(str(before).replace("Z", "+00:00"))
@@ -21,7 +22,7 @@ def list_conversations(viewer_id: str, limit: int | str | None = 50,
                           field="before") from None
         if params["before"].tzinfo is None:
             raise Invalid("before must include a UTC offset.", field="before")
-        filters = "and c.updated_at < :before"
+        filters += " and c.updated_at < :before"
     with transaction(viewer_id) as conn:
         return read.for_viewer(conn, viewer_id, filters, **params)
 

@@ -4,9 +4,9 @@ import sqlalchemy as sa
 from .. import events
 from ..db import transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..schema import conversations, memberships, users, utcnow
+from ..schema import memberships, users, utcnow
 from ..types import Conversation
-from . import access, inbox, validate
+from . import access, inbox, system, validate
 
 
 def add_member(actor_id: str, conversation_id: str, user_id: str, role: str = "member") -> Conversation:
@@ -24,13 +24,13 @@ def add_member(actor_id: str, conversation_id: str, user_id: str, role: str = "m
             raise Forbidden("Only the person who made this bot can add it to a conversation.")
         if _role_of(conn, member.id, user_id) is not None:
             raise Conflict("That person is already a member.", field="user_id", code="already_member")
-        now = utcnow()
-        # A newcomer starts with history already read: the unread badge counts what arrives after.
+        # A newcomer starts with history already read, up to the line saying they were added (the next seq:
+        # the conversation row is locked): the unread badge counts what arrives after.
         conn.execute(memberships.insert().values(conversation_id=member.id, user_id=user_id, role=role,
-                                                 last_read_seq=member.last_seq, joined_at=now))
-        conn.execute(conversations.update().where(conversations.c.id == member.id).values(updated_at=now))
+                                                 last_read_seq=member.last_seq + 1, joined_at=utcnow()))
         events.record(conn, "member.added", str(member.id),
                       {"conversation_id": str(member.id), "user_id": user_id, "by": actor_id})
+        system.announce(conn, member.id, actor_id, "member.added", user_id=user_id)
         return inbox.conversation_for(conn, actor_id, member.id)
 
 
@@ -50,9 +50,11 @@ def remove_member(actor_id: str, conversation_id: str, user_id: str) -> None:
         # Everything that needs the actor's own membership (RLS) happens before it may be deleted.
         if target_role == "owner":
             _hand_on_ownership(conn, member.id, leaving_id=user_id)
-        conn.execute(conversations.update().where(conversations.c.id == member.id).values(updated_at=utcnow()))
         events.record(conn, "member.removed", str(member.id),
                       {"conversation_id": str(member.id), "user_id": user_id, "by": actor_id})
+        leaving = user_id == actor_id
+        system.announce(conn, member.id, actor_id, "member.left" if leaving else "member.removed",
+                        user_id=None if leaving else user_id, actor_stays=not leaving)
         conn.execute(memberships.delete().where(memberships.c.conversation_id == member.id,
                                                 memberships.c.user_id == user_id))
 

@@ -13,7 +13,7 @@ from ..errors import Conflict, Forbidden, Invalid
 from ..read.presenters import messages_with_attachments
 from ..schema import attachments, conversations, memberships, message_edits, messages, utcnow
 from ..types import Edit, Message
-from . import access, validate
+from . import access, mentions, validate
 from .attachments import discard_with_message
 
 CLIENT_KINDS = ("text", "image", "file", "audio")  # "system" messages are written by the server only
@@ -94,6 +94,7 @@ def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment
             id=message_id, conversation_id=member.id, seq=seq, sender_id=actor_id, kind=kind, body=body,
             metadata=metadata, client_id=client_id, created_at=now, reply_to_id=reply_to_id))
         _attach(conn, actor_id, message_id, attachment_ids)
+        mentions.record(conn, member, actor_id, message_id, seq, body)
         # Writing a message means having read everything up to it.
         conn.execute(memberships.update()
                      .where(memberships.c.conversation_id == member.id, memberships.c.user_id == actor_id)
@@ -121,7 +122,7 @@ def edit_message(actor_id: str, message_id: str, body: str) -> Message:
     """Replace the body of your own message, keeping the earlier version; return the message."""
     body = validate.body(body)
     with transaction(actor_id) as conn:
-        message, _member = access.message_for_member(conn, actor_id, message_id, lock=True)
+        message, member = access.message_for_member(conn, actor_id, message_id, lock=True)
         if str(message.sender_id) != actor_id:
             raise Forbidden("Only the sender can edit a message.")
         if message.deleted_at is not None:
@@ -132,6 +133,7 @@ def edit_message(actor_id: str, message_id: str, body: str) -> Message:
         conn.execute(message_edits.insert().values(message_id=message.id, body=message.body, edited_at=now))
         conn.execute(messages.update().where(messages.c.id == message.id)
                      .values(body=body, edited_at=now, revision=messages.c.revision + 1))
+        mentions.record(conn, member, actor_id, str(message.id), message.seq, body, replace=True)
         updated = _load(conn, message.id)
         events.record(conn, "message.updated", str(message.conversation_id), updated)
         return updated
@@ -151,6 +153,7 @@ def delete_message(actor_id: str, message_id: str) -> Message:
         discard_with_message(conn, message.id)  # files too, once the deletion has committed
         conn.execute(messages.update().where(messages.c.id == message.id)
                      .values(body="", metadata={}, deleted_at=utcnow(), revision=messages.c.revision + 1))
+        mentions.forget(conn, str(message.id))
         deleted = _load(conn, message.id)
         events.record(conn, "message.deleted", str(message.conversation_id), deleted)
         return deleted

@@ -1,7 +1,7 @@
 """Conversations and their members."""
 from flask import jsonify, request
 
-from ..actions import conversations, inbox, members, reads
+from ..actions import conversations, inbox, members, reads, settings
 from ..security import per_user
 from . import bp
 from .helpers import json_body, me, signed_in
@@ -10,7 +10,8 @@ from .helpers import json_body, me, signed_in
 @bp.get("/conversations")
 @signed_in
 def list_conversations():
-    found = inbox.list_conversations(me(), request.args.get("limit"), request.args.get("before"))
+    found = inbox.list_conversations(me(), request.args.get("limit"), request.args.get("before"),
+                                     archived=request.args.get("archived") in ("1", "true"))
     return jsonify(conversations=found)
 
 
@@ -61,4 +62,19 @@ def remove_member(conversation_id, user_id):
 @signed_in
 def mark_read(conversation_id):
     reads.mark_read(me(), conversation_id, json_body().get("seq"))
+    return "", 204
+
+
+@bp.patch("/conversations/<conversation_id>/settings")
+@signed_in
+def update_settings(conversation_id):
+    data = json_body()
+    changes = {key: data[key] for key in ("notify", "archived") if key in data}
+    return jsonify(settings.update_settings(me(), conversation_id, **changes))
+
+
+@bp.post("/conversations/<conversation_id>/unread")
+@signed_in
+def mark_unread(conversation_id):
+    settings.mark_unread(me(), conversation_id, json_body().get("seq"))
     return "", 204

@@ -197,6 +197,20 @@ _history["get"]["responses"]["200"]["content"]["application/json"]["schema"]["pr
     "type": "boolean"}
 _history["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["reply_to_id"] = {
     "type": ["string", "null"], "format": "uuid"}
+SCHEMAS["Conversation"]["properties"].update({
+    "notify": {"enum": ["all", "mentions", "none"]}, "archived": {"type": "boolean"}, "mention_count": _int,
+    "first_unread_seq": {"type": ["integer", "null"]}})
+PATHS["/api/v1/conversations"]["get"]["parameters"].append(
+    {"name": "archived", "in": "query", "schema": {"enum": ["0", "1"]},
+     "description": "1: only archived conversations (left out by default)"})
+PATHS["/api/v1/conversations/{conversation_id}/settings"] = {"patch": _op(
+    "Your notification level and archive for one conversation", _ok(200, _ref("Conversation")),
+    body=_body([], notify={"enum": ["all", "mentions", "none", None],
+                           "description": "null: the default (mentions in groups over 20 members, else all)"},
+               archived={"type": "boolean"}))}
+PATHS["/api/v1/conversations/{conversation_id}/unread"] = {"post": _op(
+    "Mark seq and everything after it unread (the read mark moves back, never forward)", _ok(204),
+    body=_body(["seq"], seq={**_seq, "minimum": 1}))}
 PATHS["/api/v1/messages/{message_id}/reactions/{emoji}"] = {
     "put": _op("React with one emoji (idempotent)", _ok(204)),
     "delete": _op("Take back your reaction (idempotent)", _ok(204))}

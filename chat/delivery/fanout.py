@@ -83,6 +83,9 @@ def _plan_views(rows, members, last_seqs):
 
 
 def _view_targets(row, members, last_seq):
+    if row.event_type == "conversation.updated" and "user_id" in row.payload:
+        # One member's own settings or read mark: nobody else's view changed.
+        return [row.payload["user_id"]] if row.payload["user_id"] in members else []
     if row.event_type in VIEW_CHANGES:
         return members
     if row.event_type == "message.updated" and row.payload.get("seq") == last_seq:

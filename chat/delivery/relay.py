@@ -184,7 +184,7 @@ def screen(conn, rows):
     existing = set()
     if profiled:
         existing = {str(r.id) for r in conn.execute(sa.select(users.c.id).where(users.c.id.in_(list(profiled))))}
-    people = {c["user_id"] for row, c in claims if c and row.event_type in MEMBER_EVENTS}
+    people = {c["user_id"] for row, c in claims if c and "user_id" in c and row.event_type not in USER_EVENTS}
     message_ids = {c["id"] for row, c in claims if c and row.event_type in MESSAGE_EVENTS + REACTION_EVENTS}
     kinds, members = {}, set()
     if cids:
@@ -259,6 +259,10 @@ def _claims(row):
         claim["id"], claim["user_id"] = _uuid(payload.get("message_id")), _uuid(payload.get("user_id"))
         if claim["id"] is None or claim["user_id"] is None:
             return None
+    elif "user_id" in payload:  # conversation.updated for one member (their settings or read mark)
+        claim["user_id"] = _uuid(payload["user_id"])
+        if claim["user_id"] is None:
+            return None
     return claim if claim["conversation_id"] is not None else None
 
 
@@ -312,6 +316,8 @@ def _refusal(row, claim, kinds, members, messages_found, last, position):
                 return "the person is still a member"
         elif not is_member and not undone:
             return "the person is not a member"
+    elif "user_id" in claim and (cid, claim["user_id"]) not in members:
+        return "the person is not a member"
     return None
 
 

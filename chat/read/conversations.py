@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
+from .. import notify
 from ..schema import UTCDateTime, conversations, memberships, messages, users
 from ..types import Conversation, Member, Message
 from .presenters import USER_COLUMNS, iso, messages_with_attachments, user_dict
@@ -32,10 +33,40 @@ UNREAD_COUNT = f"""(select count(*) from (select 1 from messages x
                                 and (x.sender_id is null or x.sender_id <> m.user_id)
                               limit {UNREAD_CAP}) unread)"""
 
+# Unread messages of others that mention the member (mentions are never of oneself), capped the same way.
+MENTION_COUNT = f"""(select count(*) from (select 1 from message_mentions mm
+                              where mm.user_id = m.user_id and mm.conversation_id = m.conversation_id
+                                and mm.seq > m.last_read_seq
+                              limit {UNREAD_CAP}) mentioned)"""
+
+# The first message after the read mark that counts as unread (the divider goes above it).
+FIRST_UNREAD = """(select min(x.seq) from messages x
+                   where x.conversation_id = m.conversation_id and x.seq > m.last_read_seq
+                     and x.deleted_at is null and (x.sender_id is null or x.sender_id <> m.user_id))"""
+
+# The member's effective level (chat/notify.py): their choice, else the default for the conversation.
+LEVEL = f"""coalesce(m.notify, case when c.kind = 'group' and (select count(*) from memberships k
+                                  where k.conversation_id = c.id) > {notify.LARGE_GROUP}
+                                  then 'mentions' else 'all' end)"""
+
+# Archived: archived at some seq and nothing since would notify the member (chat/notify.py; system messages
+# notify nobody). Worked out when reading, so a send never writes anyone else's row.
+ARCHIVED = f"""(case when m.archived_seq is null then 0
+     when {LEVEL} <> 'none' and exists (select 1 from message_mentions am
+              where am.user_id = m.user_id and am.conversation_id = m.conversation_id
+                and am.seq > m.archived_seq) then 0
+     when {LEVEL} = 'all' and exists (select 1 from messages ax
+              where ax.conversation_id = m.conversation_id and ax.seq > m.archived_seq
+                and ax.deleted_at is null and ax.kind <> 'system'
+                and (ax.sender_id is null or ax.sender_id <> m.user_id)) then 0
+     else 1 end)"""
+
 # One query for a viewer's rows: membership, conversation, last message and the unread count.
-# ``{filters}`` narrows it (a cursor, one conversation).
+# ``{filters}`` narrows it (a cursor, one conversation, archived or not).
 CONVERSATIONS_SQL = """
 select c.id, c.kind, c.name, c.last_seq, c.created_at, c.updated_at, m.role, m.last_read_seq,
+       m.notify, """ + ARCHIVED + """ as archived, """ + MENTION_COUNT + """ as mention_count,
+       """ + FIRST_UNREAD + """ as first_unread_seq,
        """ + UNREAD_COUNT + """ as unread_count,
        lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lm.kind as lm_kind,
        lm.body as lm_body, lm.metadata as lm_metadata, lm.client_id as lm_client_id,
@@ -55,6 +86,14 @@ from memberships m
 where m.conversation_id = :cid and m.user_id in :users
 """).bindparams(sa.bindparam("users", expanding=True))
 
+# What members see of their own settings and mentions, for ``conversation.updated`` events.
+_OWN = sa.text(f"""
+select m.user_id, m.notify, {ARCHIVED} as archived, {MENTION_COUNT} as mention_count,
+       {FIRST_UNREAD} as first_unread_seq
+from memberships m join conversations c on c.id = m.conversation_id
+where m.conversation_id = :cid and m.user_id in :users
+""").bindparams(sa.bindparam("users", expanding=True))
+
 
 # --- the shape -------------------------------------------------------------------------------------------
 def shared_view(row, members: list[Member], member_count: int, last_message: Message | None) -> dict:
@@ -66,9 +105,17 @@ def shared_view(row, members: list[Member], member_count: int, last_message: Mes
     }
 
 
-def member_view(role: str, unread_count: int, last_read_seq: int) -> dict:
-    """What only the viewing member sees: their role and read state."""
-    return {"my_role": role, "unread_count": unread_count, "last_read_seq": last_read_seq}
+def member_view(role: str, unread_count: int, last_read_seq: int, own=None, kind: str = "direct",
+                member_count: int = 2) -> dict:
+    """What only the viewing member sees: their role, read state, level, archive and mentions.
+
+    ``own`` is a row with ``notify, archived, mention_count, first_unread_seq`` (``_OWN``, or the list's).
+    """
+    return {"my_role": role, "unread_count": unread_count, "last_read_seq": last_read_seq,
+            "notify": notify.level(own.notify if own else None, kind, member_count),
+            "archived": bool(own.archived) if own else False,
+            "mention_count": own.mention_count if own else 0,
+            "first_unread_seq": own.first_unread_seq if own else None}
 
 
 # --- members -----------------------------------------------------------------------------------------------
@@ -127,7 +174,7 @@ def for_viewer(conn, viewer_id: str, filters: str = "", **params) -> list[Conver
         group = members.get(str(r.id)) or Members()
         last_message = last_messages.get(str(r.lm_id)) if r.lm_id is not None else None
         found.append({**shared_view(r, group.shown, len(group.ids), last_message),
-                      **member_view(r.role, r.unread_count, r.last_read_seq)})
+                      **member_view(r.role, r.unread_count, r.last_read_seq, r, r.kind, len(group.ids))})
     return found
 
 
@@ -164,7 +211,9 @@ def member_views(conn, wanted: dict[str, set[str]], found: dict,
         shared = shared_view(row, group.shown, len(group.ids), last_messages.get(cid))
         present = {u: group.state[u] for u in people if u in group.state}
         unread = unread_counts(conn, row, {u: read for u, (_, read) in present.items()})
-        views[cid] = (shared, {u: member_view(role, unread[u], read) for u, (role, read) in present.items()})
+        own = {str(r.user_id): r for r in conn.execute(_OWN, {"cid": cid, "users": list(present)})}
+        views[cid] = (shared, {u: member_view(role, unread[u], read, own.get(u), row.kind, len(group.ids))
+                               for u, (role, read) in present.items()})
     return views
 
 

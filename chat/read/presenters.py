@@ -3,9 +3,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..schema import attachments, message_reactions, messages, users
+from ..schema import attachments, message_mentions, message_reactions, messages, users
 from ..types import Attachment, Message, User
-from .formatting import message_html
+from .formatting import EVERYONE, mentioned, message_html
 
 USER_COLUMNS = (users.c.id, users.c.username, users.c.display_name, users.c.bio, users.c.avatar_url,
                 users.c.created_at, users.c.avatar_key, users.c.bot_owner_id)
@@ -65,7 +65,8 @@ def reply_dict(row) -> dict:
             "body": "" if deleted else row.body[:REPLY_EXCERPT], "deleted": deleted}
 
 
-def message_dict(row, attachment_rows=(), reactions=(), reply_to=None) -> Message:
+def message_dict(row, attachment_rows=(), reactions=(), reply_to=None, mentions=()) -> Message:
+    """``mentions`` are ``(user_id, username)`` pairs of the people the message mentions."""
     deleted = row.deleted_at is not None
     revision = row.revision or 1
     return {
@@ -82,11 +83,23 @@ def message_dict(row, attachment_rows=(), reactions=(), reply_to=None) -> Messag
         "edited_at": iso(row.edited_at),
         "deleted_at": iso(row.deleted_at),
         "revision": revision,
-        "body_html": "" if deleted else message_html(row.id, revision, row.body),
+        "body_html": "" if deleted else message_html(row.id, revision, row.body, _linked(row.body, mentions)),
         "reply_to": reply_to,
         "reactions": [] if deleted else list(reactions),
-        "mentions": [],
+        "mentions": [] if deleted else [user_id for user_id, _ in mentions],
     }
+
+
+def _linked(body, mentions):
+    """Usernames to link in ``body``: the people it mentions, and ``@everyone`` when it reached more people
+    than were named (it counted: a group, and someone allowed to)."""
+    if not mentions:
+        return None
+    linked = {username: user_id for user_id, username in mentions}
+    names, everyone = mentioned(body)
+    if everyone and len(mentions) > len(set(names) & set(linked)):
+        linked[EVERYONE] = EVERYONE
+    return linked
 
 
 def messages_with_attachments(conn, rows) -> list[Message]:
@@ -108,8 +121,25 @@ def messages_with_attachments(conn, rows) -> list[Message]:
         found = conn.execute(sa.select(messages.c.id, messages.c.seq, messages.c.sender_id, messages.c.body,
                                        messages.c.deleted_at).where(messages.c.id.in_(list(quoted_ids))))
         quoted = {str(q.id): reply_dict(q) for q in found}
+    # Only a body with an "@" can mention anyone: most messages cost no query.
+    mentions = mentions_by_message(conn, [r.id for r in rows if r.deleted_at is None and "@" in (r.body or "")])
     return [message_dict(r, by_message.get(str(r.id), ()), reactions.get(str(r.id), ()),
-                         quoted.get(str(getattr(r, "reply_to_id", None) or ""))) for r in rows]
+                         quoted.get(str(getattr(r, "reply_to_id", None) or "")), mentions.get(str(r.id), ()))
+            for r in rows]
+
+
+def mentions_by_message(conn, message_ids) -> dict[str, list[tuple[str, str]]]:
+    """``{message_id: [(user_id, username)]}`` of the people each message mentions."""
+    if not message_ids:
+        return {}
+    rows = conn.execute(sa.select(message_mentions.c.message_id, users.c.id, users.c.username)
+                        .join(users, users.c.id == message_mentions.c.user_id)
+                        .where(message_mentions.c.message_id.in_(message_ids))
+                        .order_by(message_mentions.c.message_id, users.c.username))
+    found: dict[str, list[tuple[str, str]]] = {}
+    for r in rows:
+        found.setdefault(str(r.message_id), []).append((str(r.id), r.username))
+    return found
 
 
 def reactions_by_message(conn, message_ids) -> dict[str, list[dict]]:

@@ -12,6 +12,7 @@ def init_app(app):
         events,
         filters,
         groups,
+        keeping_up,
         messages,
         page,
         people,

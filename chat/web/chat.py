@@ -4,15 +4,25 @@ from flask_login import current_user
 
 from ..actions import history, inbox, reads
 from . import bp
-from .helpers import is_htmx, signed_in
+from .helpers import AROUND, is_htmx, signed_in
 from .people_lookup import people_for
 
+PAGE = 50  # messages in a page of history
 
-def chat_context(conversation_id, before=None):
+
+def chat_context(conversation_id, before=None, at=None, latest=False):
     """What ``conversations/_chat.html`` needs. Reading changes nothing: the page's script posts the
-    mark-read once the conversation is shown (without JavaScript, a "Mark as read" button does)."""
+    mark-read once the conversation is shown (without JavaScript, a "Mark as read" button does).
+
+    With unread messages, "New messages" goes above the first of them; when that one is not on the newest
+    page, the page around it opens instead (unless ``latest``). ``at`` opens the page of one message.
+    """
     me = current_user.id
     conversation = inbox.get_conversation(me, conversation_id)
+    divider = conversation["first_unread_seq"] if before is None else None
+    target = int(at) if before is None and at is not None and str(at).isdigit() else divider
+    if target is not None and not latest and conversation["last_seq"] - target >= PAGE - 5:
+        before = target + AROUND + 1
     page = history.page_messages(me, conversation_id, before=before)
     people_for(conversation, page["messages"])  # the message partials find their senders without a query
     return {
@@ -20,6 +30,7 @@ def chat_context(conversation_id, before=None):
         "messages": page["messages"],
         "has_more": page["has_more"],
         "before": before,
+        "divider_seq": divider,  # "New messages" goes above it
     }
 
 
@@ -27,7 +38,8 @@ def chat_context(conversation_id, before=None):
 @signed_in
 def conversation(conversation_id):
     """The conversation page; ``?before=<seq>`` shows an older page (the no-JavaScript history link)."""
-    context = chat_context(conversation_id, before=request.args.get("before") or None)
+    context = chat_context(conversation_id, before=request.args.get("before") or None,
+                           at=request.args.get("at"), latest=bool(request.args.get("latest")))
     if is_htmx() and request.headers.get("HX-Target") == "side-panel":
         return render_template("conversations/_panel.html", **context)
     return render_template("conversations/show.html", **context)

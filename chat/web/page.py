@@ -19,8 +19,13 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}';
 def sidebar_conversations():
     """The signed-in person's conversations, newest activity first (loaded once per request)."""
     if "sidebar_conversations" not in g:
-        g.sidebar_conversations = inbox.list_conversations(current_user.id, limit=100)
+        g.sidebar_conversations = inbox.list_conversations(current_user.id, limit=100, archived=showing_archived())
     return g.sidebar_conversations
+
+
+def showing_archived():
+    """Whether the list shows archived conversations (``?archived=1``) instead of the others."""
+    return has_request_context() and request.args.get("archived") == "1"
 
 
 def other_member(conversation, viewer_id):
@@ -61,6 +66,15 @@ def joined_by_member(conversation):
     return {m["id"]: m.get("joined_at") for m in conversation["members"]}
 
 
+def mention_choices(conversation):
+    """What the composer's @ picker offers: the other members (and ``everyone`` in a group)."""
+    me = current_user.id
+    found = [{"username": m["username"], "name": m["display_name"]} for m in conversation["members"] if m["id"] != me]
+    if conversation["kind"] == "group":
+        found.append({"username": "everyone", "name": "Everyone in this group"})
+    return found
+
+
 def names_by_member(conversation):
     return {m["id"]: m["display_name"] for m in conversation["members"]}
 
@@ -84,7 +98,8 @@ def init_app(app):
     app.jinja_env.globals.update(sidebar_conversations=sidebar_conversations, other_member=other_member,
                                  conversation_title=conversation_title, dom_id=dom_id, csp_nonce=csp_nonce,
                                  reads_by_member=reads_by_member, names_by_member=names_by_member,
-                                 joined_by_member=joined_by_member,
+                                 joined_by_member=joined_by_member, showing_archived=showing_archived,
+                                 mention_choices=mention_choices,
                                  presence_status=presence_status, path_for=path_for,
                                  message_in_context=message_in_context,
                                  render_message=render_message, chat_event=chat_event,

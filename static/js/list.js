@@ -11,12 +11,14 @@
   /* Whether a conversation is on screen with its newest messages, so what arrives there is read at once. */
   function onScreen(conversationId) {
     var chat = document.getElementById("chat-" + conversationId);
-    return !!chat && !chat.dataset.history && document.visibilityState === "visible";
+    return !!chat && !chat.dataset.history && !chat.dataset.unreadFrom && document.visibilityState === "visible";
   }
 
   function showUnread(row, count) {
     row.dataset.unread = String(count);
     row.classList.toggle("conv-row--unread", count > 0);
+    var mention = row.querySelector("[data-mention-badge]");
+    if (mention && count === 0) { mention.hidden = true; row.dataset.mentions = "0"; }
     var badge = row.querySelector(".badge");
     if (badge) {
       badge.hidden = count === 0;
@@ -28,6 +30,8 @@
   function order(list, fresh) {
     if (fresh && fresh.id) {
       list.querySelectorAll('[id="' + fresh.id + '"]').forEach(function (row) { if (row !== fresh) row.remove(); });
+      // Archived rows live in the "Archived" list; one that would notify comes back to the main list.
+      if ((fresh.dataset.archived || "0") !== (list.dataset.archived || "0")) fresh.remove();
     }
     var before = rows(list);
     var sorted = before.slice().sort(function (a, b) {
@@ -47,8 +51,9 @@
       if (open && open.dataset.conversationId === row.dataset.conversationId) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
       if (row.dataset.unread !== "0" && onScreen(row.dataset.conversationId)) showUnread(row, 0);
-      total += parseInt(row.dataset.unread || "0", 10);
+      if (row.dataset.notify !== "none") total += parseInt(row.dataset.unread || "0", 10);  // muted: quietly
     });
+    favicon(total);
     var badge = document.getElementById("unread-total");
     if (badge) {
       badge.textContent = total > 99 ? "99+" : String(total);
@@ -57,6 +62,36 @@
     }
     var title = document.title.replace(/^\(\d+\+?\) /, "");
     document.title = total ? "(" + (total > 99 ? "99+" : total) + ") " + title : title;
+  }
+
+  /* The unread count as a badge on the tab's icon (drawn on a canvas over the logo). */
+  var plainIcon = null, iconImage = null, lastIconCount = -1;
+  function favicon(total) {
+    var link = document.querySelector('link[rel="icon"]');
+    if (!link || total === lastIconCount) return;
+    lastIconCount = total;
+    if (plainIcon === null) plainIcon = link.href;
+    if (!total) { link.href = plainIcon; link.dataset.count = "0"; return; }
+    function draw() {
+      var canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 32;
+      var ctx = canvas.getContext("2d");
+      if (iconImage.complete && iconImage.naturalWidth) ctx.drawImage(iconImage, 0, 0, 32, 32);
+      ctx.fillStyle = "#d93025";
+      ctx.beginPath();
+      ctx.arc(22, 10, 10, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.fillStyle = "#fff";
+      ctx.font = "bold 13px sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(total > 9 ? "9+" : String(total), 22, 11);
+      link.type = "image/png";
+      link.href = canvas.toDataURL("image/png");
+      link.dataset.count = String(total);
+    }
+    if (!iconImage) { iconImage = new Image(); iconImage.src = plainIcon; iconImage.onload = function () { lastIconCount = -1; }; }
+    draw();
   }
 
   Chat.controller("conversation-list", function (list) {

@@ -60,7 +60,14 @@
         pending.replaceWith(el);
         return settle(el, false);
       }
-      if (chat.dataset.history) return null;  // an older page is on screen: the newest is not
+      if (chat.dataset.history) {  // an older page is on screen: the newest is not
+        if (el.dataset.senderId && el.dataset.senderId !== Chat.me() && !el.dataset.editedAt &&
+            parseInt(el.dataset.seq, 10) > parseInt(chat.dataset.newestSeen || "0", 10)) {
+          chat.dataset.newestSeen = el.dataset.seq;
+          arrivedBelow(1);
+        }
+        return null;
+      }
       var seq = parseInt(el.dataset.seq, 10);
       var stick = nearBottom(list) || el.dataset.senderId === Chat.me();
       var before = null;
@@ -71,7 +78,7 @@
       var empty = list.querySelector(".history-empty");
       if (empty) empty.remove();
       settle(el, true);
-      if (stick) toBottom(list);
+      if (stick) toBottom(list); else if (el.dataset.senderId !== Chat.me()) arrivedBelow(1);
       return el;
     }
 
@@ -90,6 +97,28 @@
         markReadSoon();
       }
       return el;
+    }
+
+    /* "Jump to latest (N new)": messages that arrived below while the reader was scrolled up. */
+    var jump = chat.querySelector("[data-jump-latest]");
+    var below = 0;
+    function arrivedBelow(count) {
+      if (!jump) return;
+      below += count;
+      jump.textContent = "Jump to latest (" + below + " new)";
+      jump.hidden = false;
+    }
+    function caughtUp() {
+      below = 0;
+      if (jump) jump.hidden = true;
+    }
+    if (jump) {
+      jump.addEventListener("click", function () {
+        if (chat.dataset.history) { window.location.assign(chat.dataset.latestUrl); return; }
+        toBottom(list);
+        caughtUp();
+      });
+      list.addEventListener("scroll", function () { if (!chat.dataset.history && nearBottom(list)) caughtUp(); });
     }
 
     /* Day separators in the reader's time zone, runs of messages from one sender, and the read receipt. */
@@ -157,7 +186,7 @@
     /* Opening a conversation marks it read (posted once it is shown; the page's GET changes nothing); new
      * arrivals are read while the tab is visible. */
     function markReadSoon() {
-      if (document.visibilityState !== "visible" || chat.dataset.history) return;
+      if (document.visibilityState !== "visible" || chat.dataset.history || chat.dataset.unreadFrom) return;
       clearTimeout(readTimer);
       readTimer = setTimeout(markRead, 250);
     }
@@ -175,6 +204,26 @@
       if (document.visibilityState === "visible") markReadSoon();
     }
     document.addEventListener("visibilitychange", onVisible);
+
+    /* "Mark unread" (a message's menu): the divider moves above that message, and this open chat stops
+     * marking itself read until it is opened again (the stream brings the list's new count). */
+    chat.addEventListener("htmx:afterRequest", function (event) {
+      var link = event.detail.elt;
+      if (!event.detail.successful || !link.matches || !link.matches("[data-mark-unread]")) return;
+      var message = link.closest(".msg");
+      chat.dataset.unreadFrom = message.dataset.seq;
+      chat.dataset.readUpTo = String(parseInt(message.dataset.seq, 10) - 1);
+      var divider = list.querySelector(":scope > .unread-divider");
+      if (!divider) {
+        divider = document.createElement("li");
+        divider.className = "unread-divider";
+        divider.id = "unread-divider";
+        divider.setAttribute("role", "separator");
+        divider.innerHTML = "<span>New messages</span>";
+      }
+      list.insertBefore(divider, message);
+      layout();
+    });
 
     /* "… is typing" */
     function showTyping() {
@@ -256,7 +305,11 @@
 
     layout();
     var hash = window.location.hash && document.getElementById(window.location.hash.slice(1));
-    if (hash && list.contains(hash)) hash.scrollIntoView({ block: "center" }); else toBottom(list);
+    var divider = list.querySelector(":scope > .unread-divider");
+    if (hash && list.contains(hash)) hash.scrollIntoView({ block: "center" });
+    else if (divider) list.scrollTop = Math.max(0, divider.offsetTop - list.offsetTop - 16);  // "New messages" at the top
+    else toBottom(list);
+    list.dataset.stuck = nearBottom(list) ? "1" : "";
     if (!chat.dataset.history && document.visibilityState === "visible") markRead();  // the GET marks nothing
     var rows = document.getElementById("conversation-list");
     if (rows) rows.dispatchEvent(new CustomEvent("chat:opened"));
