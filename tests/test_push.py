@@ -26,7 +26,7 @@ from chat.actions import messages, push
 from chat.db import transaction
 from chat.delivery import presence_hooks
 from chat.delivery import push as sender
-from chat.schema import memberships, message_mentions, outbox, push_deliveries, push_subscriptions, utcnow
+from chat.schema import memberships, push_deliveries, push_subscriptions, utcnow
 
 from .conftest import TEST_CONFIG
 
@@ -173,18 +173,6 @@ def _set_notify(conversation, user, level):
                                                 memberships.c.user_id == user["id"]).values(notify=level))
 
 
-def _republish_with_mentions(app, message, people):
-    """Mention ``people`` in ``message`` before the relay publishes it, as the send does in its transaction."""
-    with transaction() as conn:
-        conn.execute(message_mentions.insert(), [
-            {"message_id": message["id"], "user_id": p["id"], "conversation_id": message["conversation_id"],
-             "seq": message["seq"]} for p in people])
-        last = conn.execute(sa.select(sa.func.max(outbox.c.id)).where(outbox.c.event_type == "message.created")
-                            ).scalar_one()
-        conn.execute(outbox.update().where(outbox.c.id == last).values(published_at=None))
-    app.extensions["chat.relay"].publish_pending()
-
-
 def test_levels_decide_who_is_pushed(pushing, receiver, alice, bob, carol, dave, book_club):
     from chat.actions import members
     members.add_member(alice["id"], book_club["id"], dave["id"])
@@ -200,7 +188,7 @@ def test_levels_decide_who_is_pushed(pushing, receiver, alice, bob, carol, dave,
     assert receiver.to(muted) == [] and receiver.to(picky) == []
 
     mention, _ = messages.send_message(alice["id"], book_club["id"], "@carol @bob look")
-    _republish_with_mentions(pushing, mention, [carol, bob])
+    assert set(mention["mentions"]) == {carol["id"], bob["id"]}  # stored by the send, read by the push
     assert sender.send_due() == {"sent": 2}  # carol (mentioned) and dave (all); bob's "none" wins over a mention
     assert [picky.decrypt(body)["body"] for _, body in receiver.to(picky)] == ["@carol @bob look"]
     assert receiver.to(muted) == [] and len(receiver.to(chatty)) == 2
