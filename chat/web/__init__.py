@@ -6,7 +6,7 @@ bp = Blueprint("web", __name__)
 
 def init_app(app):
     """Register the web pages and their template helpers (``chat.errors`` registers the error pages)."""
-    from . import accounts, chat, events, filters, groups, messages, page, people, search  # noqa: F401  (routes)
+    from . import accounts, chat, events, filters, groups, look, messages, page, people, search  # noqa: F401  (routes)
     app.register_blueprint(bp)
     filters.init_app(app)
     page.init_app(app)
