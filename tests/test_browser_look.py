@@ -183,7 +183,7 @@ def test_times_show_once_per_run_and_live_messages_join_their_run(server, showca
     page.goto(server.url + f"/c/{direct['id']}")
     wait_for_stream(page)
     noahs = page.locator(f'.msg[data-sender-id="{people["noah"]["id"]}"]')
-    visible = "el => getComputedStyle(el.querySelector('.msg__time')).visibility"
+    visible = "el => getComputedStyle(el.querySelector('.msg__time')).display === 'none' ? 'hidden' : 'visible'"
     states = [noahs.nth(i).evaluate(visible) for i in range(noahs.count())]
     assert states == ["visible", "hidden", "hidden", "visible"], states
     noahs.nth(1).hover()
