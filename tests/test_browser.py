@@ -51,7 +51,7 @@ def test_two_people_chat_live(server, people, new_page):
     composer.wait_for()
     a.wait_for_function("() => document.querySelector('.side-panel').getBoundingClientRect().width > 300")
     width = panel.bounding_box()["width"]
-    assert 300 <= width <= 340, width
+    assert width >= 400, width  # the conversation gets the room beside the card
     assert a.url == server.url + "/u/bob"  # no page load
     composer.fill("Hi Bob! Are you there?")
     composer.press("Enter")

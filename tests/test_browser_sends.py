@@ -224,7 +224,7 @@ def test_a_rename_and_a_removal_reach_the_open_chat_header(server, people, new_p
     page.locator(".chat__subtitle", has_text="You are no longer a member").wait_for()
     page.get_by_text("You are no longer a member of this conversation.").wait_for()
     assert page.locator("form[data-composer]").count() == 0
-    assert page.get_by_role("link", name="Members and settings").count() == 0
+    assert page.get_by_role("link", name="Members & settings").count() == 0
     assert page.locator(f"#conversation-{group['id']}").count() == 0
     assert errors == []
 

@@ -21,10 +21,10 @@ def in_app_layout(html):
 def test_a_missing_page_is_a_404_page_in_the_layout(web_as, web, alice):
     r = web_as(alice).get("/no/such/page")
     assert r.status_code == 404 and r.mimetype == "text/html"
-    assert in_app_layout(text(r)) and "Not found." in text(r) and "<title>" in text(r)
+    assert in_app_layout(text(r)) and "We can’t find that." in text(r) and "<title>" in text(r)
     signed_out = web.get("/no/such/page")
     assert signed_out.status_code == 404
-    assert 'class="plain"' in text(signed_out) and "Not found." in text(signed_out)
+    assert 'class="plain"' in text(signed_out) and "We can’t find that." in text(signed_out)
     assert not in_app_layout(text(signed_out))  # no sidebar for someone not signed in
 
 

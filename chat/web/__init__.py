@@ -13,6 +13,7 @@ def init_app(app):
         filters,
         groups,
         keeping_up,
+        look,
         messages,
         page,
         people,

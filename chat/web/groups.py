@@ -2,7 +2,7 @@
 settings page it returns to (a flashed line), so a manager knows their Save, Add or Remove took effect."""
 import re
 
-from flask import flash, render_template, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
 from ..actions import conversations, inbox, members, users, webhooks
@@ -83,7 +83,8 @@ def add_member(conversation_id):
     form = AddMemberForm()
     if form.validate_on_submit():
         try:
-            [user_id] = _people_named(form.username.data, "username")[:1] or [None]
+            picked = request.form.get("pick") or form.username.data  # a suggestion's Add button, or typed
+            [user_id] = _people_named(picked, "username")[:1] or [None]
             members.add_member(current_user.id, conversation_id, user_id)
         except ActionError as error:
             if error.status not in (409, 422):

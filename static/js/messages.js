@@ -131,7 +131,6 @@
         if (!prev || prevDate.toDateString() !== date.toDateString()) {
           var sep = document.createElement("li");
           sep.className = "day-sep";
-          sep.setAttribute("role", "separator");
           var label = document.createElement("span");
           label.textContent = dayLabel(date);
           sep.appendChild(label);
@@ -141,6 +140,8 @@
         var run = prev && prev.dataset.senderId === m.dataset.senderId && date - prevDate < FIVE_MINUTES &&
           !m.classList.contains("msg--system");
         m.classList.toggle("msg--cont", !!run);
+        m.classList.remove("msg--quiet");  // the time shows on the last message of a run
+        if (run) prev.classList.add("msg--quiet");
         prev = m;
       });
       receipt();

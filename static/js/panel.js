@@ -1,9 +1,12 @@
 /* The chat panel beside a profile card (<aside data-controller="panel">): the Message button's response is
- * swapped into it by htmx; it slides open, focuses the composer, and closes with its button or Escape. */
+ * swapped into it by htmx; it slides open, focuses the composer, and closes with its button (the back arrow
+ * on phones) or Escape, which puts back the hint that was there and returns focus to the Message button. */
 (function () {
   "use strict";
 
   window.Chat.controller("panel", function (panel) {
+    var hint = panel.innerHTML;
+
     panel.addEventListener("htmx:afterSwap", function (event) {
       if (event.target !== panel) return;
       var chat = panel.querySelector(".chat");
@@ -15,13 +18,14 @@
 
     function close() {
       panel.classList.remove("is-open");
-      setTimeout(function () { if (!panel.classList.contains("is-open")) panel.innerHTML = ""; }, 320);
+      panel.innerHTML = hint;
       var button = document.querySelector("[data-message-button]");
       if (button) button.focus();
     }
     panel.addEventListener("click", function (event) {
       if (event.target.closest("[data-close-panel]")) close();
     });
+    panel.addEventListener("panel:close", close);
     panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape" && panel.classList.contains("is-open") && !event.target.closest(".msg--editing")) close();
     });
