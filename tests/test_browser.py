@@ -173,7 +173,7 @@ def test_edits_deletions_and_pictures_reach_the_other_side_live(server, people, 
     c.locator(".msg", has_text="Hello everyone").locator(".msg__edited").wait_for()
     a.locator(".msg", has_text="Hello everyone").hover()
     a.locator(".msg", has_text="Hello everyone").get_by_role("link", name="Delete message").click()
-    c.locator(".msg__tombstone", has_text="message deleted").wait_for()
+    c.locator(".msg__tombstone", has_text="This message was deleted.").wait_for()
     assert c.locator(".msg__body", has_text="Hello everyone").count() == 0
     assert c.locator(".msg").count() == 2
 

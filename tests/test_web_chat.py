@@ -163,9 +163,9 @@ def test_delete_your_own_message_leaves_a_tombstone(web_as, alice, bob, direct):
     me = web_as(alice)
     assert "Delete this message?" in text(me.get(f"/c/{direct['id']}/m/{message['seq']}/delete"))
     r = me.post(f"/c/{direct['id']}/m/{message['seq']}/delete", htmx=True)
-    assert r.status_code == 200 and "message deleted" in text(r) and "oops" not in text(r)
+    assert r.status_code == 200 and "This message was deleted." in text(r) and "oops" not in text(r)
     page = text(web_as(bob).get(f"/c/{direct['id']}"))
-    assert "message deleted" in page and "oops" not in page
+    assert "This message was deleted." in page and "oops" not in page
     assert me.get(f"/c/{direct['id']}/m/{message['seq']}/edit").status_code == 409
 
 

@@ -33,7 +33,7 @@ def test_a_message_event_is_the_message_partial_rendered_once_per_version(app, a
     assert "hello everyone" in html and "edited" in html and live.fragments.renders == before + 2
     deleted = messages.delete_message(alice["id"], message["id"])
     [(_, html)] = render(app, bob, {"id": "e:10-0", "type": "message.deleted", "data": deleted})
-    assert "message deleted" in html and "hello everyone" not in html
+    assert "This message was deleted." in html and "hello everyone" not in html
 
 
 def test_a_conversation_update_is_an_out_of_band_row_with_the_unread_badge(app, alice, bob, direct):
