@@ -276,6 +276,8 @@ def test_new_chat_finds_people_as_you_type_and_groups_pick_members(server, showc
     assert nav.get_by_role("link", name="New chat").count() == 1
     assert page.get_by_role("link", name="New group").count() == 0  # one way in: New chat
     nav.get_by_role("link", name="New chat").click()
+    page.wait_for_url(re.compile(r"/new$"))
+    page.wait_for_load_state()  # htmx must be listening before the typing starts
     page.get_by_label("Find people by name or username").press_sequentially("leo")
     page.locator("#new-chat-results .pick-row", has_text="Leo Moreau").wait_for()
     page.wait_for_function("() => document.querySelectorAll('#new-chat-results .pick-row').length === 1")
@@ -285,6 +287,8 @@ def test_new_chat_finds_people_as_you_type_and_groups_pick_members(server, showc
 
     page.goto(server.url + "/new")
     page.get_by_role("link", name=re.compile("New group")).click()
+    page.wait_for_url(re.compile(r"/groups/new"))
+    page.wait_for_load_state()
     page.get_by_label("Group name").fill("Climbers")
     picker = page.get_by_label("Find people to add")
     picker.press_sequentially("noa")
@@ -300,10 +304,12 @@ def test_new_chat_finds_people_as_you_type_and_groups_pick_members(server, showc
     owner = new_page(viewport=WIDTHS["1280"])
     sign_in(owner, server, people["maya"])
     owner.goto(server.url + f"/c/{group['id']}/settings")
+    owner.wait_for_load_state()
     owner.get_by_label("Add someone").press_sequentially("Wat")  # part of a name, not the username
     owner.get_by_role("button", name="Remove Iris Watanabe").wait_for()
     owner.get_by_role("button", name="Remove Iris Watanabe").click()
-    owner.get_by_text("Removed Iris Watanabe.").wait_for()
+    owner.get_by_text("Removed Iris Watanabe.", exact=True).wait_for()
+    owner.wait_for_load_state()
     owner.get_by_label("Add someone").press_sequentially("Wat")
     owner.get_by_role("button", name="Add Iris Watanabe").click()
-    owner.get_by_text("Added Iris Watanabe.").wait_for()
+    owner.get_by_text("Added Iris Watanabe.", exact=True).wait_for()

@@ -50,7 +50,7 @@ def test_reply_from_the_page_and_jump_back_two_thousand_messages(server, new_pag
         messages.send_message(alice["id"], direct["id"], "recent one")
     b = new_page()
     sign_in(b, server, bob)
-    b.goto(server.url + f"/c/{direct['id']}")
+    b.goto(server.url + f"/c/{direct['id']}?latest=1")  # not the first unread message, 2,002 back
     wait_for_stream(b)
     recent = b.locator(".msg", has_text="recent one")
     recent.hover()
@@ -65,7 +65,7 @@ def test_reply_from_the_page_and_jump_back_two_thousand_messages(server, new_pag
 
     with server.actions():
         messages.send_message(bob["id"], direct["id"], "about your first", reply_to_id=original["id"])
-    b.goto(server.url + f"/c/{direct['id']}")
+    b.goto(server.url + f"/c/{direct['id']}?latest=1")
     b.locator(".msg", has_text="about your first").locator(".msg__quote").click()
     target = b.locator(f"#message-{original['id']}")
     target.wait_for()

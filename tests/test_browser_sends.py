@@ -275,5 +275,5 @@ def test_sending_from_an_older_page_marks_the_gap(server, people, new_page):
     order = [item for item in order if item]
     assert order[-3:] == ["Old news 19", "gap", "back to the present"]
     page.locator(".history-gap").get_by_role("link").click()
-    page.wait_for_url(server.url + f"/c/{group['id']}")
+    page.wait_for_url(server.url + f"/c/{group['id']}?latest=1")
     assert page.locator(".messages .msg__body").last.inner_text() == "back to the present"

@@ -34,7 +34,6 @@
       box.hidden = true;
       choices = [];
       input.removeAttribute("aria-activedescendant");
-      input.setAttribute("aria-expanded", "false");
     }
 
     function render() {
@@ -55,7 +54,6 @@
         box.appendChild(li);
       });
       box.hidden = choices.length === 0;
-      input.setAttribute("aria-expanded", box.hidden ? "false" : "true");
       if (!box.hidden) input.setAttribute("aria-activedescendant", box.id + "-" + active);
     }
 

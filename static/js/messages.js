@@ -219,7 +219,6 @@
         divider = document.createElement("li");
         divider.className = "unread-divider";
         divider.id = "unread-divider";
-        divider.setAttribute("role", "separator");
         divider.innerHTML = "<span>New messages</span>";
       }
       list.insertBefore(divider, message);
