@@ -52,7 +52,10 @@ declare
     stopped boolean := false;
     last_at timestamptz := cursor_at;
     last_id uuid := cursor_id;
-    r record;
+    r_id uuid;
+    r_created_at timestamptz;
+    r_match boolean;
+    r_hit boolean;
 begin
     if pg_catalog.numnode(words) = 0 or me is null then
         return;
@@ -75,7 +78,8 @@ begin
     -- conversation or of a thousand, and it is bounded by the budget. One conversation has its own index
     -- (conversation_id, seq) beside the words', so a search inside one goes straight to the next step.
     if in_conversation is null then
-        for r in execute
+        -- Scalar targets, not a record: the columns of dynamic SQL are then known to plpgsql_check.
+        for r_id, r_created_at, r_match, r_hit in execute
             'select m.id, m.created_at, w.match, (w.match and' || member || ') as hit'
             || ' from public.messages m, lateral (select m.search_vector @@ $1' || attached || ' as match) w'
             || ' where true' || filters
@@ -84,13 +88,13 @@ begin
             using words, null::uuid[], from_user, not_before, before, last_at, last_id, budget, me
         loop
             walked := walked + 1;
-            last_at := r.created_at;
-            last_id := r.id;
-            if r.match then
+            last_at := r_created_at;
+            last_id := r_id;
+            if r_match then
                 matches := matches + 1;
             end if;
-            if r.hit then
-                return next r.id;
+            if r_hit then
+                return next r_id;
                 hits := hits + 1;
                 if hits >= wanted then
                     return;
