@@ -1,9 +1,10 @@
 """Search over a few thousand messages, on SQLite and Postgres: every page is exact and newest first whichever
-way the query is answered. On Postgres ``search_message_ids`` walks the newest messages first and hands over
-to the GIN index when the words turn out rare (judged after 200 rows, then 400, 800…) or the walk passes its
-budget; the words below are laid out to take the walk, the hand-over at once and the hand-over mid-page,
+way the query is answered. On Postgres ``search_message_ids`` walks the caller's newest messages first and hands
+over to the GIN index when the words turn out rare (judged after 200 rows, then 400, 800…) or the walk passes
+its budget; the words below are laid out to take the walk, the hand-over at once and the hand-over mid-page,
 with ties on ``created_at`` across the hand-over, and a stranger's messages with the same words, some newer
-than all of ours, that must never show."""
+than all of ours, that must never show; and a busy conversation the searcher is not in whose messages are
+the newest (the walk passes over them in the index without reading them)."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -128,3 +129,57 @@ def test_the_helper_itself_answers_only_with_the_callers_messages(pg, deep, alic
         assert pg.rows(alice["id"], ids, (q, deep["theirs"]["id"])) == [], q
         assert pg.rows(carol["id"], ids, (q, deep["mine"]["id"])) == [], q
     assert alices.isdisjoint(carols)
+
+
+@pytest.fixture
+def busy(app, alice, bob, carol, dave):
+    """Alice's words as above, and a busy conversation she is not in: 4,000 messages newer than all of hers
+    (more than the walk's probe), then as many again at the very moments of hers (ties across conversations),
+    with the same words."""
+    mine = conversations.open_direct(alice["id"], bob["id"])[0]
+    theirs = conversations.open_direct(carol["id"], dave["id"])[0]
+    rows = bulk(mine["id"], bob["id"], TOTAL, 0, seconds_back=3600)
+    newer = bulk(theirs["id"], carol["id"], 4000, TOTAL, seconds_back=0)
+    beside = bulk(theirs["id"], dave["id"], TOTAL, 0, seconds_back=3600)
+    return {"rows": rows, "mine": mine, "theirs": theirs, "their_rows": newer + beside}
+
+
+def test_pages_stay_exact_when_the_newest_messages_are_someone_elses(busy, alice, bob, carol):
+    rows = busy["rows"]
+    for q in ("often", "sparse", "lonely", "wordone wordtwo", "oldest", "plain often"):
+        want = expected(rows, q)
+        assert [r["message"]["id"] for r in search_action.search(alice["id"], q)["results"]] == want[:20], q
+        assert every_page(alice, q, 20) == want, q
+    assert every_page(alice, "often", 50, sender=bob["id"]) == expected(rows, "often")
+    assert search_action.search(alice["id"], "often", sender=carol["id"])["results"] == []
+    cut = BASE - timedelta(seconds=3600 + 1700)
+    assert every_page(alice, "lonely", 20, before=cut.isoformat()) \
+        == expected([r for r in rows if r["created_at"] < cut], "lonely")
+    assert every_page(alice, "often", 20, after=cut.isoformat()) \
+        == expected([r for r in rows if r["created_at"] >= cut], "often")
+    assert {r["conversation_id"] for r in search_action.search(carol["id"], "often", limit=50)["results"]} \
+        == {busy["theirs"]["id"]}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_walk_reads_only_the_callers_rows(pg, busy, alice, carol):  # noqa: F811
+    """A common word is found by the walk, not the GIN index, however many of the newest messages are
+    someone else's: their entries are passed over in an index, and only the caller's rows are read by id — at
+    least the 61 that hold the page of 21 (ranks 0 to 60), at most one probe of 200, never the 4,000 newer."""
+    scans = ("select c.relname::text, pg_catalog.pg_stat_get_xact_numscans(c.oid),"
+             " pg_catalog.pg_stat_get_xact_tuples_returned(c.oid) from pg_catalog.pg_class c"
+             " where c.relnamespace = 'public'::regnamespace and c.relname like 'messages%'")
+    with pg.as_user(alice["id"]) as cur:
+        cur.execute("select found::text from public.search_message_ids('often', 21) as found")
+        got = [row[0] for row in cur.fetchall()]
+        cur.execute(scans)
+        used = {name: (count, read) for name, count, read in cur.fetchall()}
+    assert got == expected(busy["rows"], "often")[:21]
+    assert used.get("messages_search_vector_idx", (0, 0))[0] == 0, used
+    assert 61 <= used["messages_pkey"][1] <= 200, used
+    ids = "select found::text from public.search_message_ids(%s, 51) as found"
+    carols = {r["id"] for r in busy["their_rows"]}
+    for q in ("often", "sparse", "lonely", "wordone wordtwo", "oldest", "plain"):
+        assert [row[0] for row in pg.rows(alice["id"], ids, (q,))] == expected(busy["rows"], q)[:51], q
+        assert {row[0] for row in pg.rows(carol["id"], ids, (q,))} <= carols, q
