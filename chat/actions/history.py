@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from ..db import transaction
 from ..errors import Invalid
-from ..read.presenters import messages_with_attachments
+from ..read.presenters import HAS_ATTACHMENTS, messages_with_attachments
 from ..schema import messages
 from ..types import MessagePage
 from . import access, validate
@@ -17,7 +17,7 @@ def page_messages(viewer_id: str, conversation_id: str, before: int | str | None
         raise Invalid("Give before or after, not both.", field="before")
     with transaction(viewer_id) as conn:
         member = access.membership(conn, viewer_id, conversation_id)
-        query = sa.select(messages).where(messages.c.conversation_id == member.id)
+        query = sa.select(messages, HAS_ATTACHMENTS).where(messages.c.conversation_id == member.id)
         if after not in (None, ""):
             after = validate.integer(after, "after", minimum=0)
             query = query.where(messages.c.seq > after).order_by(messages.c.seq.asc())

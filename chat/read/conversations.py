@@ -76,7 +76,8 @@ select c.id, c.kind, c.name, c.last_seq, c.created_at, c.updated_at, m.role, m.l
        lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lm.kind as lm_kind,
        lm.body as lm_body, lm.metadata as lm_metadata, lm.client_id as lm_client_id,
        lm.created_at as lm_created_at, lm.edited_at as lm_edited_at, lm.deleted_at as lm_deleted_at,
-       lm.revision as lm_revision, lm.reply_to_id as lm_reply_to_id
+       lm.revision as lm_revision, lm.reply_to_id as lm_reply_to_id,
+       exists (select 1 from attachments a where a.message_id = lm.id) as lm_has_attachments
 from (select c.id from memberships m join {source} c on c.id = m.conversation_id
       where m.user_id = :viewer {filters}
       order by c.updated_at desc, c.id desc
@@ -196,7 +197,7 @@ def _last_message_row(row):
     return SimpleNamespace(id=row.lm_id, conversation_id=row.id, **{
         name: getattr(row, "lm_" + name) for name in
         ("seq", "sender_id", "kind", "body", "metadata", "client_id", "created_at", "edited_at", "deleted_at",
-         "revision", "reply_to_id")})
+         "revision", "reply_to_id", "has_attachments")})
 
 
 # --- for every member at once (events) -------------------------------------------------------------------------

@@ -102,9 +102,15 @@ def _linked(body, mentions):
     return linked
 
 
+# Selected beside a page of ``messages`` rows: a page without a single attachment then costs no attachments
+# query (``messages_with_attachments``). Under RLS it sees exactly what that query would.
+HAS_ATTACHMENTS = sa.exists().where(attachments.c.message_id == messages.c.id).label("has_attachments")
+
+
 def messages_with_attachments(conn, rows) -> list[Message]:
-    """``message_dict`` for each row, loading all their attachments in one query."""
-    ids = [r.id for r in rows if r.deleted_at is None]
+    """``message_dict`` for each row, loading all their attachments in one query — none when every row
+    says it has none (a ``has_attachments`` column, ``HAS_ATTACHMENTS``)."""
+    ids = [r.id for r in rows if r.deleted_at is None and getattr(r, "has_attachments", True)]
     by_message = {}
     if ids:
         found = conn.execute(
