@@ -135,12 +135,13 @@ def issue_token(user_id: str, expires: bool = True) -> str:
 def token_credential(token: str) -> tuple[Me, str] | None:
     """``(user dict with email, token id)`` for a live (unrevoked, unexpired) bearer token, or None.
 
-    One query; ``last_used_at`` is written at most once a minute on top of it.
+    One query, outside a transaction on Postgres (``sessions.one_read``); ``last_used_at`` is written at
+    most once a minute on top of it.
     """
     if not token or len(token) > 200:
         return None
     now = utcnow()
-    with transaction() as conn:
+    with sessions.one_read() as conn:
         row = conn.execute(
             sa.select(*USER_COLUMNS, accounts.c.email, api_tokens.c.id.label("token_id"),
                       api_tokens.c.last_used_at)
