@@ -77,7 +77,7 @@ select c.id, c.kind, c.name, c.last_seq, c.created_at, c.updated_at, m.role, m.l
        lm.body as lm_body, lm.metadata as lm_metadata, lm.client_id as lm_client_id,
        lm.created_at as lm_created_at, lm.edited_at as lm_edited_at, lm.deleted_at as lm_deleted_at,
        lm.revision as lm_revision, lm.reply_to_id as lm_reply_to_id,
-       exists (select 1 from attachments a where a.message_id = lm.id) as lm_has_attachments
+       (select 1 from attachments a where a.message_id = lm.id limit 1) as lm_has_attachments
 from (select c.id from memberships m join {source} c on c.id = m.conversation_id
       where m.user_id = :viewer {filters}
       order by c.updated_at desc, c.id desc
