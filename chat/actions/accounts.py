@@ -132,6 +132,15 @@ def issue_token(user_id: str, expires: bool = True) -> str:
     return token
 
 
+_TOKEN_CREDENTIAL = (  # built once: it runs on every API request
+    sa.select(*USER_COLUMNS, accounts.c.email, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
+    .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id)
+                 .join(accounts, accounts.c.user_id == users.c.id))
+    .where(api_tokens.c.token_hash == sa.bindparam("token_hash"), api_tokens.c.revoked_at.is_(None),
+           sa.or_(api_tokens.c.expires_at.is_(None),
+                  api_tokens.c.expires_at > sa.bindparam("now", type_=api_tokens.c.expires_at.type))))
+
+
 def token_credential(token: str) -> tuple[Me, str] | None:
     """``(user dict with email, token id)`` for a live (unrevoked, unexpired) bearer token, or None.
 
@@ -142,14 +151,7 @@ def token_credential(token: str) -> tuple[Me, str] | None:
         return None
     now = utcnow()
     with sessions.one_read() as conn:
-        row = conn.execute(
-            sa.select(*USER_COLUMNS, accounts.c.email, api_tokens.c.id.label("token_id"),
-                      api_tokens.c.last_used_at)
-            .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id)
-                         .join(accounts, accounts.c.user_id == users.c.id))
-            .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_at.is_(None),
-                   sa.or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now))
-        ).first()
+        row = conn.execute(_TOKEN_CREDENTIAL, {"token_hash": _token_hash(token), "now": now}).first()
     if row is None:
         return None
     sessions.touch(api_tokens, row.token_id, row.last_used_at, now)
