@@ -1,7 +1,11 @@
 """Direct conversations, groups, membership and roles — with a negative test for every rule."""
-import pytest
+import io
 
-from chat.actions import conversations, members, messages
+import pytest
+from PIL import Image
+from werkzeug.datastructures import FileStorage
+
+from chat.actions import attachments, conversations, members, messages
 from chat.errors import Forbidden, NotFound
 
 NO_SUCH = "00000000-0000-4000-8000-000000000000"
@@ -170,19 +174,34 @@ def test_list_costs_a_constant_number_of_queries(app, alice, bob, carol):
 
     from chat.actions import inbox
     from chat.db import get_db
+    groups = []
     for i in range(12):
-        g = conversations.create_group(alice["id"], f"g{i}", [bob["id"], carol["id"]])
-        messages.send_message(bob["id"], g["id"], "hello")
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    engine = get_db().engine
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert len(inbox.list_conversations(alice["id"])) == 12
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
-    data_queries = [s for s in statements if "set_config" not in s and not s.startswith("BEGIN")]
-    assert len(data_queries) == 3, data_queries  # rows, members, attachments: not one per conversation
+        groups.append(conversations.create_group(alice["id"], f"g{i}", [bob["id"], carol["id"]]))
+        messages.send_message(bob["id"], groups[-1]["id"], "hello")
+
+    def data_queries():
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        engine = get_db().engine
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert len(inbox.list_conversations(alice["id"])) == 12
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+        return [s for s in statements if "set_config" not in s and not s.startswith("BEGIN")]
+    found = data_queries()
+    assert len(found) == 2, found  # rows and members: not one per conversation (no last message has files)
+    for group in groups[:3]:
+        picture = attachments.upload(bob["id"], FileStorage(stream=io.BytesIO(_png()), filename="p.png"))
+        messages.send_message(bob["id"], group["id"], "", kind="image", attachment_ids=[picture["id"]])
+    found = data_queries()
+    assert len(found) == 3, found  # and one for all the attachments of those that have some
+
+
+def _png():
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), "red").save(out, "PNG")
+    return out.getvalue()
 
 
 def test_get_unknown_conversation(api_as, alice):

@@ -1,9 +1,12 @@
 """The read model (chat.read): one conversation shape for the API, the pages and the events."""
+import io
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from PIL import Image
+from werkzeug.datastructures import FileStorage
 
-from chat.actions import accounts, conversations, inbox, messages, reads
+from chat.actions import accounts, attachments, conversations, history, inbox, messages, reads
 from chat.delivery import fanout
 from chat.read import conversations as read
 from chat.schema import outbox
@@ -55,3 +58,47 @@ def test_the_fan_out_reads_in_a_fixed_number_of_queries_whatever_the_group_size(
         assert sum(len(deliveries) for _, _, deliveries in expanded) > size  # everyone heard of something
         return count[0]
     assert queries_for(3) == queries_for(40)
+
+
+@contextmanager
+def statements(app):
+    engine, seen = app.extensions["chat.db"].engine, []
+
+    def one(_conn, _cursor, statement, *_):
+        seen.append(" ".join(statement.split()).lower())
+    sa.event.listen(engine, "before_cursor_execute", one)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", one)
+
+
+def _picture(user):
+    image = io.BytesIO()
+    Image.new("RGB", (2, 2), "red").save(image, "PNG")
+    return attachments.upload(user["id"], FileStorage(stream=io.BytesIO(image.getvalue()), filename="p.png"))
+
+
+def test_a_page_reads_attachments_only_when_one_of_its_messages_has_some(app, alice, bob, direct):
+    for i in range(3):
+        messages.send_message(alice["id"], direct["id"], f"plain {i}")
+    with statements(app) as seen:
+        page = history.page_messages(bob["id"], direct["id"])
+    assert [m["attachments"] for m in page["messages"]] == [[], [], []]
+    assert not [s for s in seen if s.startswith("select attachments.")]
+
+    picture = _picture(bob)
+    sent, _ = messages.send_message(bob["id"], direct["id"], "look", kind="image", attachment_ids=[picture["id"]])
+    messages.send_message(alice["id"], direct["id"], "nice")
+    with statements(app) as seen:
+        page = history.page_messages(alice["id"], direct["id"])
+    assert [[a["id"] for a in m["attachments"]] for m in page["messages"]] == [[], [], [], [picture["id"]], []]
+    assert len([s for s in seen if s.startswith("select attachments.")]) == 1
+    assert page["messages"][3] == sent
+
+    listed = inbox.list_conversations(alice["id"])[0]["last_message"]
+    assert listed["attachments"] == [] and listed["body"] == "nice"
+    messages.send_message(bob["id"], direct["id"], "", kind="image", attachment_ids=[_picture(bob)["id"]])
+    listed = inbox.list_conversations(alice["id"])[0]["last_message"]
+    assert [a["filename"] for a in listed["attachments"]] == ["p.png"]
+    assert listed == history.page_messages(alice["id"], direct["id"])["messages"][-1]

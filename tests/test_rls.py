@@ -27,7 +27,7 @@ pytestmark = [
 
 TABLES = [t.name for t in metadata.sorted_tables]
 HELPERS = ["is_member", "conversation_role", "created_conversation", "has_other_members", "can_see_attachment",
-           "moderates_message"]
+           "moderates_message", "own_conversations"]
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -258,6 +258,21 @@ def test_bob_and_carols_conversation_is_invisible_to_alice(pg, world):
                      (world["bc_msg"],)) == 1
     assert pg.scalar(a, "select public.is_member(%s)", (bc,)) is False
     assert pg.scalar(a, "select public.conversation_role(%s)", (world["group"],)) is None
+
+
+def test_the_lists_helper_answers_with_the_callers_own_conversations_only(pg, world):
+    def own(user_id):
+        return {str(r[0]) for r in pg.rows(user_id, "select id from public.own_conversations()")}
+    assert own(world["alice"]) == {world["ab"]}
+    assert own(world["bob"]) == {world["ab"], world["bc"], world["group"]}
+    assert own(world["carol"]) == {world["bc"], world["group"]}
+    members.remove_member(world["carol"], world["group"], world["carol"])
+    assert own(world["carol"]) == {world["bc"]}  # a conversation left is not listed
+    with pg.as_role("authenticated") as cur:  # no claims: nobody's
+        cur.execute("select count(*) from public.own_conversations()")
+        assert cur.fetchone()[0] == 0
+    with pg.as_role("anon") as cur, pytest.raises(errors.InsufficientPrivilege):
+        cur.execute("select * from public.own_conversations()")
 
 
 def test_private_tables_are_unreadable(pg, world):

@@ -132,23 +132,26 @@ def issue_token(user_id: str, expires: bool = True) -> str:
     return token
 
 
+_TOKEN_CREDENTIAL = (  # built once: it runs on every API request
+    sa.select(*USER_COLUMNS, accounts.c.email, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
+    .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id)
+                 .join(accounts, accounts.c.user_id == users.c.id))
+    .where(api_tokens.c.token_hash == sa.bindparam("token_hash"), api_tokens.c.revoked_at.is_(None),
+           sa.or_(api_tokens.c.expires_at.is_(None),
+                  api_tokens.c.expires_at > sa.bindparam("now", type_=api_tokens.c.expires_at.type))))
+
+
 def token_credential(token: str) -> tuple[Me, str] | None:
     """``(user dict with email, token id)`` for a live (unrevoked, unexpired) bearer token, or None.
 
-    One query; ``last_used_at`` is written at most once a minute on top of it.
+    One query, outside a transaction on Postgres (``sessions.one_read``); ``last_used_at`` is written at
+    most once a minute on top of it.
     """
     if not token or len(token) > 200:
         return None
     now = utcnow()
-    with transaction() as conn:
-        row = conn.execute(
-            sa.select(*USER_COLUMNS, accounts.c.email, api_tokens.c.id.label("token_id"),
-                      api_tokens.c.last_used_at)
-            .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id)
-                         .join(accounts, accounts.c.user_id == users.c.id))
-            .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_at.is_(None),
-                   sa.or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now))
-        ).first()
+    with sessions.one_read() as conn:
+        row = conn.execute(_TOKEN_CREDENTIAL, {"token_hash": _token_hash(token), "now": now}).first()
     if row is None:
         return None
     sessions.touch(api_tokens, row.token_id, row.last_used_at, now)

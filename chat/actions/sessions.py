@@ -7,12 +7,13 @@ per-request check stays one query plus an occasional update.
 """
 import hashlib
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
-from ..db import transaction
+from ..db import get_db, transaction
 from ..errors import NotFound
 from ..read.presenters import USER_COLUMNS, iso, user_dict
 from ..schema import accounts, api_tokens, sessions, users, utcnow
@@ -54,19 +55,38 @@ def _live(table, now):
     return sa.and_(condition, sa.or_(table.c.expires_at.is_(None), table.c.expires_at > now))
 
 
+@contextmanager
+def one_read():
+    """A connection for one read of a credential, on every request's path. On Postgres it runs outside a
+    transaction (autocommit: a single statement is its own snapshot), one round trip instead of BEGIN, the
+    query and COMMIT; on SQLite an ordinary transaction. As the server either way, like ``transaction()``."""
+    db = get_db()
+    if not db.is_postgres:
+        with db.transaction() as conn:
+            yield conn
+        return
+    with db.engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+# Built once: these run on every request (or stream heartbeat), so only their parameters change.
+_NOW = sa.bindparam("now", type_=sessions.c.expires_at.type)
+_USER_FOR_SECRET = (
+    sa.select(*USER_COLUMNS, accounts.c.email, sessions.c.id.label("session_id"), sessions.c.last_used_at)
+    .select_from(sessions.join(users, users.c.id == sessions.c.user_id)
+                 .join(accounts, accounts.c.user_id == users.c.id))
+    .where(sessions.c.token_hash == sa.bindparam("token_hash"), _live(sessions, _NOW)))
+_SESSION_IS_LIVE = sa.select(sessions.c.id).where(sessions.c.id == sa.bindparam("id"), _live(sessions, _NOW))
+_TOKEN_IS_LIVE = sa.select(api_tokens.c.id).where(api_tokens.c.id == sa.bindparam("id"), _live(api_tokens, _NOW))
+
+
 def user_for_secret(secret):
     """``(user dict with email, session id)`` for a live session's secret, or None — in one query."""
     if not isinstance(secret, str) or not secret.startswith("s_") or len(secret) > 100:
         return None
     now = utcnow()
-    with transaction() as conn:
-        row = conn.execute(
-            sa.select(*USER_COLUMNS, accounts.c.email, sessions.c.id.label("session_id"),
-                      sessions.c.last_used_at)
-            .select_from(sessions.join(users, users.c.id == sessions.c.user_id)
-                         .join(accounts, accounts.c.user_id == users.c.id))
-            .where(sessions.c.token_hash == secret_hash(secret), _live(sessions, now))
-        ).first()
+    with one_read() as conn:
+        row = conn.execute(_USER_FOR_SECRET, {"token_hash": secret_hash(secret), "now": now}).first()
     if row is None:
         return None
     touch(sessions, row.session_id, row.last_used_at, now)
@@ -83,16 +103,14 @@ def touch(table, row_id, last_used_at, now):
 
 def is_live(session_id):
     """Is this session neither revoked nor expired? One primary-key lookup."""
-    with transaction() as conn:
-        return conn.execute(sa.select(sessions.c.id)
-                            .where(sessions.c.id == session_id, _live(sessions, utcnow()))).first() is not None
+    with one_read() as conn:
+        return conn.execute(_SESSION_IS_LIVE, {"id": session_id, "now": utcnow()}).first() is not None
 
 
 def token_is_live(token_id):
     """Is this bearer token neither revoked nor expired? One primary-key lookup."""
-    with transaction() as conn:
-        return conn.execute(sa.select(api_tokens.c.id)
-                            .where(api_tokens.c.id == token_id, _live(api_tokens, utcnow()))).first() is not None
+    with one_read() as conn:
+        return conn.execute(_TOKEN_IS_LIVE, {"id": token_id, "now": utcnow()}).first() is not None
 
 
 def revoke(session_id):

@@ -62,8 +62,13 @@ ARCHIVED = f"""(case when m.archived_seq is null then 0
      else 1 end)"""
 
 # One query for a viewer's rows: membership, conversation, last message and the unread count.
-# ``{filters}`` narrows it (a cursor, one conversation, archived or not).
-CONVERSATIONS_SQL = """
+# ``{filters}`` narrows it (a cursor, one conversation, archived or not) over ``m`` (the membership) and
+# ``c`` (the conversation's ``id``, ``kind`` and ``updated_at``). The viewer's conversations are sorted and
+# cut to ``:limit`` first, from ``{source}``; only the rows kept are joined to their conversation, last
+# message and counts. On Postgres ``{source}`` is ``public.own_conversations()`` (supabase/migrations,
+# 20261129003000): the viewer's conversations read without a row-level check on each, which for a person
+# in 1,000 conversations is most of the query's time; the rows kept are read under RLS as ever.
+CONVERSATIONS_TEMPLATE = """
 select c.id, c.kind, c.name, c.last_seq, c.created_at, c.updated_at, m.role, m.last_read_seq,
        m.notify, """ + ARCHIVED + """ as archived, """ + MENTION_COUNT + """ as mention_count,
        """ + FIRST_UNREAD + """ as first_unread_seq,
@@ -71,14 +76,19 @@ select c.id, c.kind, c.name, c.last_seq, c.created_at, c.updated_at, m.role, m.l
        lm.id as lm_id, lm.seq as lm_seq, lm.sender_id as lm_sender_id, lm.kind as lm_kind,
        lm.body as lm_body, lm.metadata as lm_metadata, lm.client_id as lm_client_id,
        lm.created_at as lm_created_at, lm.edited_at as lm_edited_at, lm.deleted_at as lm_deleted_at,
-       lm.revision as lm_revision, lm.reply_to_id as lm_reply_to_id
-from memberships m
-join conversations c on c.id = m.conversation_id
+       lm.revision as lm_revision, lm.reply_to_id as lm_reply_to_id,
+       (select 1 from attachments a where a.message_id = lm.id limit 1) as lm_has_attachments
+from (select c.id from memberships m join {source} c on c.id = m.conversation_id
+      where m.user_id = :viewer {filters}
+      order by c.updated_at desc, c.id desc
+      limit :limit) kept
+join memberships m on m.conversation_id = kept.id and m.user_id = :viewer
+join conversations c on c.id = kept.id
 left join messages lm on lm.conversation_id = c.id and lm.seq = c.last_seq
-where m.user_id = :viewer {filters}
 order by c.updated_at desc, c.id desc
-limit :limit
 """
+SOURCES = {"postgresql": "public.own_conversations()", "sqlite": "conversations"}
+CONVERSATIONS_SQL = CONVERSATIONS_TEMPLATE.replace("{source}", SOURCES["postgresql"])
 
 _UNREAD = sa.text(f"""
 select m.user_id, {UNREAD_COUNT} as unread_count
@@ -154,11 +164,15 @@ def members_by_conversation(conn, conversation_ids, shown: int | None = MEMBERS_
 def for_viewer(conn, viewer_id: str, filters: str = "", **params) -> list[Conversation]:
     """The viewer's conversations (objects of shared/API.md), newest activity first.
 
-    ``filters`` is SQL appended to the where clause over ``m`` (membership) and ``c`` (conversation);
-    ``params`` binds it and must include ``limit``. Access is the caller's to check.
+    ``filters`` is SQL appended to the where clause over ``m`` (membership) and ``c`` (the conversation's
+    ``id``, ``kind`` and ``updated_at`` only); ``params`` binds it and must include ``limit``. Access is the
+    caller's to check.
     """
     params = {"viewer": viewer_id, **params}
-    stmt = sa.text(CONVERSATIONS_SQL.format(filters=filters))
+    # One conversation by id needs no sorting: it is read under RLS directly.
+    source = "conversations" if "cid" in params else SOURCES.get(conn.dialect.name, "conversations")
+    template = CONVERSATIONS_TEMPLATE.replace("{source}", source)
+    stmt = sa.text(template.format(filters=filters))
     stmt = stmt.bindparams(*(
         [sa.bindparam("before", type_=UTCDateTime)] if "before" in params else []
     )).columns(created_at=UTCDateTime, updated_at=UTCDateTime, lm_created_at=UTCDateTime,
@@ -183,7 +197,7 @@ def _last_message_row(row):
     return SimpleNamespace(id=row.lm_id, conversation_id=row.id, **{
         name: getattr(row, "lm_" + name) for name in
         ("seq", "sender_id", "kind", "body", "metadata", "client_id", "created_at", "edited_at", "deleted_at",
-         "revision", "reply_to_id")})
+         "revision", "reply_to_id", "has_attachments")})
 
 
 # --- for every member at once (events) -------------------------------------------------------------------------

@@ -96,15 +96,26 @@ def _linked(body, mentions):
     if not mentions:
         return None
     linked = {username: user_id for user_id, username in mentions}
+    if f"@{EVERYONE}" not in body.lower():  # nothing more to find: spare parsing the body again
+        return linked
     names, everyone = mentioned(body)
     if everyone and len(mentions) > len(set(names) & set(linked)):
         linked[EVERYONE] = EVERYONE
     return linked
 
 
+# Selected beside a page of ``messages`` rows: a page without a single attachment then costs no attachments
+# query (``messages_with_attachments``). Under RLS it sees exactly what that query would. A scalar subquery
+# with a limit, not EXISTS, so that it stays an index probe per row: Postgres may turn an EXISTS into a hash
+# of the whole attachments table (each row checked by its policy).
+HAS_ATTACHMENTS = (sa.select(sa.literal_column("1")).where(attachments.c.message_id == messages.c.id).limit(1)
+                   .scalar_subquery().label("has_attachments"))
+
+
 def messages_with_attachments(conn, rows) -> list[Message]:
-    """``message_dict`` for each row, loading all their attachments in one query."""
-    ids = [r.id for r in rows if r.deleted_at is None]
+    """``message_dict`` for each row, loading all their attachments in one query — none when every row
+    says it has none (a ``has_attachments`` column, ``HAS_ATTACHMENTS``)."""
+    ids = [r.id for r in rows if r.deleted_at is None and getattr(r, "has_attachments", True)]
     by_message = {}
     if ids:
         found = conn.execute(
