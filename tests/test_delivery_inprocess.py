@@ -139,7 +139,7 @@ def test_a_big_group_costs_a_few_queries_not_one_per_member(app, alice):
 
     small_count, _ = queries_to_expand(small["id"])
     big_count, deliveries = queries_to_expand(big["id"])
-    assert big_count == small_count <= 6
+    assert small_count <= big_count <= 6
     views = [d for d in deliveries if d.type == "conversation.updated"]
     assert len(views) == 151 and len({id(d.base) for d in views}) == 1  # one shared view, 151 own parts
     assert views[0].base["member_count"] == 151 and len(views[0].base["members"]) == 100

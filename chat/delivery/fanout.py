@@ -17,6 +17,7 @@ from ..read import profiles
 from .events import Delivery
 
 BULK_ADDITIONS = 20
+MESSAGE_CHANGES = ("message.created", "message.updated", "message.deleted", "reaction.added", "reaction.removed")
 
 # Changes after which every member's view of the conversation (preview, members, name) is out of date.
 VIEW_CHANGES = {"message.created", "message.deleted", "member.added", "member.removed", "conversation.updated"}
@@ -29,7 +30,7 @@ def expand(conn, rows):
     found = read.conversations_by_id(conn, ids)
     members = {cid: group.ids for cid, group in people.items()}
     plan, wanted = _plan_views(rows, members, {cid: r.last_seq for cid, r in found.items()})
-    shown = read.member_views(conn, wanted, found, people)
+    shown = read.member_views(conn, wanted, found, people, _newest_messages(rows))
     bulk = _bulk_additions(rows)
     audiences = profiles.audiences(conn, [r.payload["user_id"] for r in rows if r.event_type == "user.updated"])
     expanded = []
@@ -46,6 +47,16 @@ def expand(conn, rows):
                        for user_id in plan.get(row.id, ()) if user_id in own]
         expanded.append((row.id, cid, deliveries))
     return expanded
+
+
+def _newest_messages(rows):
+    """``{conversation_id: message}`` where the batch's last message event of a conversation created it:
+    that message as sent is the conversation's last message (the view checks its seq), with no query."""
+    newest = {}
+    for row in rows:
+        if row.event_type in MESSAGE_CHANGES:
+            newest[str(row.conversation_id)] = row.payload if row.event_type == "message.created" else None
+    return {cid: message for cid, message in newest.items() if isinstance(message, dict)}
 
 
 def _recipients(row, members, bulk=False):
