@@ -9,7 +9,9 @@ The fan-out runs a fixed handful of queries per batch of outbox rows, whatever t
 conversations: members (with read state), the conversations, their last messages, and the recent tail of
 each conversation, from which every member's unread count is worked out without a query per member. Big
 groups list only their first ``MEMBERS_IN_EVENT`` members in events (``member_count`` says how many
-there are); ``GET /api/v1/conversations/{id}`` has them all.
+there are); ``GET /api/v1/conversations/{id}`` has them all. A view sent because of messages alone (the
+members did not change) lists only the first ``MEMBERS_IN_BRIEF_VIEW``: a group's list row and header need
+none of them, and a view per member per message is most of what a busy group's streams carry.
 """
 from bisect import bisect_right
 from types import SimpleNamespace
@@ -23,6 +25,7 @@ from .presenters import USER_COLUMNS, iso, messages_with_attachments, user_dict
 
 UNREAD_CAP = 100  # the UI shows 99+; counting further is wasted work
 MEMBERS_IN_EVENT = 100
+MEMBERS_IN_BRIEF_VIEW = 3
 TAIL = 3 * UNREAD_CAP  # recent messages read to count everyone's unread
 
 # The unread count of membership ``m``; every unread number the app shows comes from here (or, for
@@ -200,13 +203,15 @@ def conversations_by_id(conn, conversation_ids) -> dict:
 
 
 def member_views(conn, wanted: dict[str, set[str]], found: dict, members: dict[str, Members],
-                 last_messages: dict[str, Message] | None = None) -> dict[str, tuple[dict, dict[str, dict]]]:
+                 last_messages: dict[str, Message] | None = None,
+                 brief=frozenset()) -> dict[str, tuple[dict, dict[str, dict]]]:
     """``{conversation_id: (shared, {user_id: own})}`` for ``wanted = {conversation_id: user ids}``.
 
     ``found`` and ``members`` come from ``conversations_by_id`` and ``members_by_conversation``;
     people who are no longer members are left out. ``last_messages`` may hold conversations' last messages
-    already at hand (a batch's newest ``message.created``), keyed by conversation; the rest are read. A
-    fixed handful of queries, however many conversations.
+    already at hand (a batch's newest ``message.created``), keyed by conversation; the rest are read. The
+    conversations in ``brief`` list only their first ``MEMBERS_IN_BRIEF_VIEW`` members. A fixed handful of
+    queries, however many conversations.
     """
     wanted = {cid: people for cid, people in wanted.items() if people and cid in found and cid in members}
     if not wanted:
@@ -231,7 +236,8 @@ def member_views(conn, wanted: dict[str, set[str]], found: dict, members: dict[s
     views = {}
     for cid, marks in present.items():
         row, group = found[cid], members[cid]
-        shared = shared_view(row, group.shown, len(group.ids), known.get(cid))
+        shown = group.shown[:MEMBERS_IN_BRIEF_VIEW] if cid in brief else group.shown
+        shared = shared_view(row, shown, len(group.ids), known.get(cid))
         counts = unread.get(cid, {})
         views[cid] = (shared, {u: member_view(role, counts.get(u, 0), read, own.get((cid, u)), row.kind,
                                               len(group.ids))
