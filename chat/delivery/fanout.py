@@ -27,11 +27,13 @@ VIEW_CHANGES = {"message.created", "message.deleted", "member.added", "member.re
 def expand(conn, rows):
     """``[(row_id, conversation_id, [Delivery…])]`` for outbox ``rows`` (in id order)."""
     ids = list(dict.fromkeys(str(r.conversation_id) for r in rows if r.conversation_id is not None))
-    people = read.members_by_conversation(conn, ids)
+    brief = _unchanged_members(rows)
+    people = read.members_by_conversation(
+        conn, ids, shown=read.MEMBERS_IN_BRIEF_VIEW if brief.issuperset(ids) else read.MEMBERS_IN_EVENT)
     found = read.conversations_by_id(conn, ids)
     members = {cid: group.ids for cid, group in people.items()}
     plan, wanted = _plan_views(rows, members, {cid: r.last_seq for cid, r in found.items()})
-    shown = read.member_views(conn, wanted, found, people, _newest_messages(rows), _unchanged_members(rows))
+    shown = read.member_views(conn, wanted, found, people, _newest_messages(rows), brief)
     bulk = _bulk_additions(rows)
     audiences = profiles.audiences(conn, [r.payload["user_id"] for r in rows if r.event_type == "user.updated"])
     expanded = []
