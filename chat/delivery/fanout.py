@@ -24,13 +24,15 @@ MESSAGE_CHANGES = ("message.created", "message.updated", "message.deleted", "rea
 VIEW_CHANGES = {"message.created", "message.deleted", "member.added", "member.removed", "conversation.updated"}
 
 
-def expand(conn, rows):
-    """``[(row_id, conversation_id, [Delivery…])]`` for outbox ``rows`` (in id order)."""
+def expand(conn, rows, conversations=None):
+    """``[(row_id, conversation_id, [Delivery…])]`` for outbox ``rows`` (in id order); ``conversations``
+    may hold their conversations' rows as read in this transaction (else they are read here)."""
     ids = list(dict.fromkeys(str(r.conversation_id) for r in rows if r.conversation_id is not None))
     brief = _unchanged_members(rows)
     people = read.members_by_conversation(
         conn, ids, shown=read.MEMBERS_IN_BRIEF_VIEW if brief.issuperset(ids) else read.MEMBERS_IN_EVENT)
-    found = read.conversations_by_id(conn, ids)
+    found = (conversations if conversations is not None and conversations.keys() >= set(ids)
+             else read.conversations_by_id(conn, ids))
     members = {cid: group.ids for cid, group in people.items()}
     plan, wanted = _plan_views(rows, members, {cid: r.last_seq for cid, r in found.items()})
     shown = read.member_views(conn, wanted, found, people, _newest_messages(rows), brief)
