@@ -11,19 +11,27 @@ the rest of the transaction (``set local role none``), which only code connected
 """
 import json
 import os
+import time
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 from flask import current_app
 
+# A pooled connection idle this long is checked (a round trip) before use: a database restart or a dropped
+# connection then costs no request. A connection in steady use skips the check; were its server to go
+# away meanwhile, the one request that meets it fails and the pool starts over (SQLAlchemy invalidates
+# every connection of the pool once it sees a disconnect).
+IDLE_CHECK_SECONDS = 5.0
+
 
 class Database:
     """One engine per process, made lazily so that it is created after a server forks."""
 
-    def __init__(self, url, pool_size=10, pool_timeout=30.0):
+    def __init__(self, url, pool_size=10, pool_timeout=30.0, idle_check_seconds=IDLE_CHECK_SECONDS):
         self.url = url
         self.pool_size = pool_size
         self.pool_timeout = pool_timeout  # seconds a request waits for a connection before a 503 (chat.errors)
+        self.idle_check_seconds = idle_check_seconds
         self._engine = None
         self._pid = None
 
@@ -45,16 +53,17 @@ class Database:
     def _create_engine(self):
         if self.is_sqlite:
             return _sqlite_engine(self.url)
-        return sa.create_engine(
+        engine = sa.create_engine(
             self.url,
             pool_size=self.pool_size,
             max_overflow=self.pool_size,
             pool_timeout=self.pool_timeout,
-            pool_pre_ping=True,
             pool_recycle=1800,
             # Supabase's transaction pooler cannot keep prepared statements between transactions.
             connect_args={"prepare_threshold": None} if ":6543" in self.url else {},
         )
+        _check_idle_connections(engine, self)
+        return engine
 
     def dispose(self):
         if self._engine is not None:
@@ -137,6 +146,26 @@ def after_commit(conn, callback, key=None):
     A callback registered again under the same ``key`` in one transaction runs once.
     """
     conn.info["after_commit"].setdefault(key if key is not None else object(), callback)
+
+
+def _check_idle_connections(engine, db):
+    """SQLAlchemy's ``pool_pre_ping``, for connections idle over ``db.idle_check_seconds`` only: a send
+    makes two checkouts, and a ping each was a sixth of its round trips."""
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < db.idle_check_seconds:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise sa.exc.DisconnectionError("the connection was closed while idle") from error
+            raise
 
 
 def _sqlite_engine(url):

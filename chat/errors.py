@@ -122,16 +122,28 @@ def init_app(app):
             return error
         return html_error(error.code, HTML_PAGES[error.code], headers=headers)
 
+    def unavailable(retry_after):
+        headers = {"Retry-After": str(retry_after)}
+        if _is_api():
+            return error_response(503, "busy", BUSY_MESSAGE, headers=headers)
+        # Plain text: the page's layout would ask the database for the signed-in person again.
+        return BUSY_MESSAGE, 503, dict(headers, **{"Content-Type": "text/plain; charset=utf-8"})
+
     @app.errorhandler(sa_exc.TimeoutError)
     def busy(error):
         # Every database connection of this worker stayed busy for the pool's whole timeout: an overload,
         # not a fault of the request. A 503 with Retry-After lets clients (and load balancers) back off.
         app.logger.warning("database pool exhausted: %s", error)
-        headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
-        if _is_api():
-            return error_response(503, "busy", BUSY_MESSAGE, headers=headers)
-        # Plain text: the page's layout would ask the exhausted pool for the signed-in person again.
-        return BUSY_MESSAGE, 503, dict(headers, **{"Content-Type": "text/plain; charset=utf-8"})
+        return unavailable(BUSY_RETRY_AFTER)
+
+    @app.errorhandler(sa_exc.DBAPIError)
+    def database_error(error):
+        if not error.connection_invalidated:
+            return unexpected(error)
+        # The database closed a connection that had been in use moments before (a restart, a failover):
+        # the pool has started over, so trying again at once meets a fresh connection.
+        app.logger.warning("database connection lost: %s", error.orig)
+        return unavailable(1)
 
     @app.errorhandler(Exception)
     def unexpected(error):

@@ -96,3 +96,61 @@ def test_an_exhausted_database_pool_is_a_503_with_retry_after_not_a_500(postgres
         assert client.get("/api/v1/me", headers=auth).status_code == 200
     finally:
         app.extensions["chat.db"].dispose()
+
+
+def _app_on(postgres_url, tmp_path, **config):
+    from chat import create_app
+
+    from .conftest import TEST_CONFIG, IsolatedClient, _truncate_postgres
+    _truncate_postgres(postgres_url)
+    app = create_app(dict(TEST_CONFIG, DATABASE_URL=postgres_url, UPLOAD_FOLDER=str(tmp_path / "uploads"), **config),
+                     instance_path=str(tmp_path / "instance"))
+    app.test_client_class = IsolatedClient
+    return app
+
+
+def _close_the_apps_connections(postgres_url):
+    """What a database restart does to the app's pooled connections: the server closes them all."""
+    import psycopg
+    name = postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0]
+                         + "/postgres", autocommit=True) as admin:
+        closed = admin.execute("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                               "where datname = %s and pid <> pg_backend_pid()", (name,)).fetchone()[0]
+    assert closed >= 1
+
+
+def test_connections_the_database_closed_while_idle_are_replaced_before_use(postgres_url, tmp_path):
+    """A pooled connection idle for a while is checked before use, so a database restart costs no request."""
+    from chat.actions import accounts
+    app = _app_on(postgres_url, tmp_path)
+    try:
+        with app.app_context():
+            token = accounts.issue_token(accounts.sign_up("pat@example.com", "pat", "password123", "Pat")["id"])
+        client, auth = app.test_client(), {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/me", headers=auth).status_code == 200
+        _close_the_apps_connections(postgres_url)
+        app.extensions["chat.db"].idle_check_seconds = 0  # every connection now counts as idle
+        for _ in range(3):
+            assert client.get("/api/v1/me", headers=auth).status_code == 200
+    finally:
+        app.extensions["chat.db"].dispose()
+
+
+def test_a_connection_closed_while_in_use_costs_one_503_then_the_pool_starts_over(postgres_url, tmp_path):
+    """A connection used a moment ago is not checked (a round trip per request saved); if the database
+    closed it meanwhile, that one request is told to try again, and the next one works."""
+    from chat.actions import accounts
+    app = _app_on(postgres_url, tmp_path)
+    try:
+        with app.app_context():
+            token = accounts.issue_token(accounts.sign_up("pat@example.com", "pat", "password123", "Pat")["id"])
+        client, auth = app.test_client(), {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/me", headers=auth).status_code == 200
+        _close_the_apps_connections(postgres_url)
+        lost = client.get("/api/v1/me", headers=auth)
+        assert lost.status_code == 503 and lost.headers["Retry-After"] == "1"
+        assert lost.get_json()["error"]["code"] == "busy"
+        assert client.get("/api/v1/me", headers=auth).status_code == 200
+    finally:
+        app.extensions["chat.db"].dispose()

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from .. import events
 from ..db import transaction
-from ..errors import Conflict, Forbidden, Invalid
-from ..read.presenters import messages_with_attachments
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..read.presenters import mentions_by_message, message_dict, messages_with_attachments, reply_dict
 from ..schema import attachments, conversations, memberships, message_edits, messages, utcnow
 from ..types import Edit, Message
 from . import access, mentions, validate
@@ -76,46 +76,80 @@ def _check_fields(body, client_id, kind, metadata, attachment_ids):
 
 def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment_ids, reply_to_id):
     with transaction(actor_id) as conn:
-        member = access.membership(conn, actor_id, conversation_id)
-        if client_id is not None and (existing := _by_client_id(conn, actor_id, member.id, client_id)):
-            return existing, False
-        if reply_to_id is not None and conn.execute(
-                sa.select(messages.c.id).where(messages.c.id == reply_to_id,
-                                               messages.c.conversation_id == member.id)).first() is None:
-            raise Invalid("A reply quotes a message of the same conversation.", field="reply_to_id")
-        now, message_id = utcnow(), validate.new_id()
-        # Taking the next seq locks the conversation row until commit: seqs are gap-free, in commit order.
-        seq = conn.execute(
-            conversations.update().where(conversations.c.id == member.id)
-            .values(last_seq=conversations.c.last_seq + 1, updated_at=now)
-            .returning(conversations.c.last_seq)
-        ).scalar_one()
-        conn.execute(messages.insert().values(
-            id=message_id, conversation_id=member.id, seq=seq, sender_id=actor_id, kind=kind, body=body,
-            metadata=metadata, client_id=client_id, created_at=now, reply_to_id=reply_to_id))
-        _attach(conn, actor_id, message_id, attachment_ids)
-        mentions.record(conn, member, actor_id, message_id, seq, body)
-        # Writing a message means having read everything up to it.
-        conn.execute(memberships.update()
-                     .where(memberships.c.conversation_id == member.id, memberships.c.user_id == actor_id)
-                     .values(last_read_seq=seq))
-        message = _load(conn, message_id)
+        member = _membership(conn, actor_id, conversation_id, client_id)
+        if member.existing_id is not None:
+            return _load(conn, member.existing_id), False
+        quoted = None
+        if reply_to_id is not None:
+            quoted = conn.execute(sa.select(messages.c.id, messages.c.seq, messages.c.sender_id, messages.c.body,
+                                            messages.c.deleted_at)
+                                  .where(messages.c.id == reply_to_id, messages.c.conversation_id == member.id)).first()
+            if quoted is None:
+                raise Invalid("A reply quotes a message of the same conversation.", field="reply_to_id")
+        row = _append(conn, member.id, actor_id, {
+            "id": validate.new_id(), "conversation_id": member.id, "sender_id": actor_id, "kind": kind,
+            "body": body, "metadata": metadata, "client_id": client_id, "reply_to_id": reply_to_id})
+        attached = _attach(conn, actor_id, row.id, attachment_ids)
+        mentions.record(conn, member, actor_id, str(row.id), row.seq, body)
+        # Built from what was just written: a new message has no reactions yet and only these files.
+        message = message_dict(row, attached, (), reply_dict(quoted) if quoted is not None else None,
+                               mentions_by_message(conn, [row.id]).get(str(row.id), ()) if "@" in body else ())
         events.record(conn, "message.created", str(member.id), message)
         return message, True
 
 
+def _membership(conn, actor_id, conversation_id, client_id):
+    """``access.membership`` plus ``existing_id``: the message this ``client_id`` already sent here, if any."""
+    conversation_id = validate.path_id(conversation_id)
+    existing = (sa.select(messages.c.id)
+                .where(messages.c.sender_id == actor_id, messages.c.conversation_id == conversation_id,
+                       messages.c.client_id == client_id).scalar_subquery()
+                if client_id is not None else sa.null())
+    row = conn.execute(
+        sa.select(conversations, memberships.c.role, memberships.c.last_read_seq, existing.label("existing_id"))
+        .join(memberships, memberships.c.conversation_id == conversations.c.id)
+        .where(conversations.c.id == conversation_id, memberships.c.user_id == actor_id)).first()
+    if row is None:
+        raise NotFound("No such conversation.")
+    return row
+
+
+def _append(conn, conversation_id, actor_id, values):
+    """Insert a message at the conversation's next seq, read by its sender; returns the stored row.
+
+    Taking the next seq locks the conversation row until commit: seqs are gap-free, in commit order.
+    Writing a message means having read everything up to it: on Postgres the read mark rides in the
+    insert's statement (a round trip is much of a send's cost); SQLite has no writing CTEs. The seq is a
+    statement of its own because the insert policy checks it against the conversation row, which a
+    statement sees as it was before the statement began.
+    """
+    now = utcnow()
+    seq = conn.execute(conversations.update().where(conversations.c.id == conversation_id)
+                       .values(last_seq=conversations.c.last_seq + 1, updated_at=now)
+                       .returning(conversations.c.last_seq)).scalar_one()
+    read_mark = (memberships.update().where(memberships.c.conversation_id == conversation_id,
+                                            memberships.c.user_id == actor_id).values(last_read_seq=seq))
+    insert = messages.insert().values(seq=seq, created_at=now, **values).returning(*messages.c)
+    if conn.dialect.name != "postgresql":
+        conn.execute(read_mark)
+        return conn.execute(insert).one()
+    return conn.execute(insert.add_cte(read_mark.returning(memberships.c.user_id).cte("read_mark"))).one()
+
+
 def _attach(conn, actor_id, message_id, attachment_ids):
+    """Attach the sender's unsent uploads to ``message_id``; returns their rows, oldest first."""
     if not attachment_ids:
-        return
+        return []
     attached = conn.execute(
         attachments.update()
         .where(attachments.c.id.in_(attachment_ids), attachments.c.uploader_id == actor_id,
                attachments.c.message_id.is_(None))
-        .values(message_id=message_id)
-    ).rowcount
-    if attached != len(attachment_ids):
+        .values(message_id=message_id).returning(*attachments.c)
+    ).all()
+    if len(attached) != len(attachment_ids):
         raise Invalid("Only files you uploaded and have not sent yet can be attached.",
                       field="attachment_ids")
+    return sorted(attached, key=lambda a: a.created_at)
 
 
 def edit_message(actor_id: str, message_id: str, body: str) -> Message:

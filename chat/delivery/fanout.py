@@ -5,7 +5,8 @@ person removed, who learns of it and then hears nothing more). After a change th
 see the conversation in their list, each affected member also gets ``conversation.updated`` with the
 conversation as they see it; within one batch only the last such change per person carries it, since
 every view is computed from the same, latest state. The views come from the read model
-(``chat.read.conversations``), in a fixed handful of queries per batch.
+(``chat.read.conversations``), in a fixed handful of queries per batch; a view that only messages made
+necessary is brief (a group's first few members, ``member_count`` for the rest).
 
 ``user.updated`` belongs to no conversation: it goes once to the person and to each person who shares a
 conversation with them now (``chat.read.profiles``), carrying the public profile as it is now.
@@ -17,19 +18,24 @@ from ..read import profiles
 from .events import Delivery
 
 BULK_ADDITIONS = 20
+MESSAGE_CHANGES = ("message.created", "message.updated", "message.deleted", "reaction.added", "reaction.removed")
 
 # Changes after which every member's view of the conversation (preview, members, name) is out of date.
 VIEW_CHANGES = {"message.created", "message.deleted", "member.added", "member.removed", "conversation.updated"}
 
 
-def expand(conn, rows):
-    """``[(row_id, conversation_id, [Delivery…])]`` for outbox ``rows`` (in id order)."""
+def expand(conn, rows, conversations=None):
+    """``[(row_id, conversation_id, [Delivery…])]`` for outbox ``rows`` (in id order); ``conversations``
+    may hold their conversations' rows as read in this transaction (else they are read here)."""
     ids = list(dict.fromkeys(str(r.conversation_id) for r in rows if r.conversation_id is not None))
-    people = read.members_by_conversation(conn, ids)
-    found = read.conversations_by_id(conn, ids)
+    brief = _unchanged_members(rows)
+    people = read.members_by_conversation(
+        conn, ids, shown=read.MEMBERS_IN_BRIEF_VIEW if brief.issuperset(ids) else read.MEMBERS_IN_EVENT)
+    found = (conversations if conversations is not None and conversations.keys() >= set(ids)
+             else read.conversations_by_id(conn, ids))
     members = {cid: group.ids for cid, group in people.items()}
     plan, wanted = _plan_views(rows, members, {cid: r.last_seq for cid, r in found.items()})
-    shown = read.member_views(conn, wanted, found, people)
+    shown = read.member_views(conn, wanted, found, people, _newest_messages(rows), brief)
     bulk = _bulk_additions(rows)
     audiences = profiles.audiences(conn, [r.payload["user_id"] for r in rows if r.event_type == "user.updated"])
     expanded = []
@@ -46,6 +52,23 @@ def expand(conn, rows):
                        for user_id in plan.get(row.id, ()) if user_id in own]
         expanded.append((row.id, cid, deliveries))
     return expanded
+
+
+def _newest_messages(rows):
+    """``{conversation_id: message}`` where the batch's last message event of a conversation created it:
+    that message as sent is the conversation's last message (the view checks its seq), with no query."""
+    newest = {}
+    for row in rows:
+        if row.event_type in MESSAGE_CHANGES:
+            newest[str(row.conversation_id)] = row.payload if row.event_type == "message.created" else None
+    return {cid: message for cid, message in newest.items() if isinstance(message, dict)}
+
+
+def _unchanged_members(rows):
+    """Conversations whose members and name no row of the batch changes: their views can be brief."""
+    changed = {str(r.conversation_id) for r in rows if r.event_type in ("member.added", "member.removed")
+               or (r.event_type == "conversation.updated" and "user_id" not in r.payload)}
+    return {str(r.conversation_id) for r in rows if r.conversation_id is not None} - changed
 
 
 def _recipients(row, members, bulk=False):

@@ -101,18 +101,14 @@ def make_publish_hook(app):
 
 
 def push_work(conn, rows) -> list[dict]:
-    """The ``push_deliveries`` rows that published outbox ``rows`` call for (three queries per batch)."""
+    """The ``push_deliveries`` rows that published outbox ``rows`` call for (one query per batch, three when
+    someone in them has a device subscribed)."""
     created = [r for r in rows if r.event_type == "message.created" and isinstance(r.payload, dict)
                and r.payload.get("kind") != "system" and r.conversation_id is not None]
     if not created:
         return []
     cids = list({str(r.conversation_id) for r in created})
     message_ids = [str(r.payload["id"]) for r in created]
-    count = (sa.select(sa.func.count()).where(memberships.c.conversation_id == conversations.c.id)
-             .scalar_subquery())
-    kinds = {str(r.id): (r.kind, r.member_count) for r in conn.execute(
-        sa.select(conversations.c.id, conversations.c.kind, count.label("member_count"))
-        .where(conversations.c.id.in_(cids)))}
     subscribed = {}
     for r in conn.execute(sa.select(memberships.c.conversation_id, memberships.c.user_id, memberships.c.notify,
                                     push_subscriptions.c.id.label("subscription_id"))
@@ -120,7 +116,12 @@ def push_work(conn, rows) -> list[dict]:
                           .where(memberships.c.conversation_id.in_(cids))):
         subscribed.setdefault(str(r.conversation_id), []).append(r)
     if not subscribed:
-        return []
+        return []  # most batches: nobody in these conversations has a device subscribed
+    count = (sa.select(sa.func.count()).where(memberships.c.conversation_id == conversations.c.id)
+             .scalar_subquery())
+    kinds = {str(r.id): (r.kind, r.member_count) for r in conn.execute(
+        sa.select(conversations.c.id, conversations.c.kind, count.label("member_count"))
+        .where(conversations.c.id.in_(list(subscribed))))}
     mentioned = {(str(r.message_id), str(r.user_id)) for r in conn.execute(
         sa.select(message_mentions.c.message_id, message_mentions.c.user_id)
         .where(message_mentions.c.message_id.in_(message_ids)))}

@@ -134,13 +134,13 @@ class Relay:
                        sa.or_(outbox.c.conversation_id.in_(ids),
                               sa.and_(outbox.c.conversation_id.is_(None), outbox.c.id <= head[-1].id)))
                 .order_by(outbox.c.id).limit(self.batch_size)).all()
-            genuine, refused = screen(conn, rows)
+            genuine, refused, found = screen(conn, rows)
             if refused:
                 conn.execute(outbox.update().where(outbox.c.id.in_(refused)).values(published_at=utcnow()))
             published = 0
             try:
                 if genuine:
-                    published = self.broker.publish(fanout.expand(conn, genuine))
+                    published = self.broker.publish(fanout.expand(conn, genuine, found))
             except BrokerUnavailable as failure:
                 published, error = failure.published, failure
             if published:
@@ -169,7 +169,8 @@ EVENTS = MESSAGE_EVENTS + MEMBER_EVENTS + ("conversation.updated",) + REACTION_E
 
 
 def screen(conn, rows):
-    """``(genuine rows, ids of refused rows)``: which rows are true to the database, in two or three queries.
+    """``(genuine rows, ids of refused rows, {conversation_id: conversation row})``: which rows are true to
+    the database, in two or three queries; the conversations they name come along for the fan-out.
 
     Every row names an existing conversation, of which its payload claims no other. A message event
     names a message of that conversation with the payload's seq, sender and kind, a body that the message
@@ -186,17 +187,18 @@ def screen(conn, rows):
         existing = {str(r.id) for r in conn.execute(sa.select(users.c.id).where(users.c.id.in_(list(profiled))))}
     people = {c["user_id"] for row, c in claims if c and "user_id" in c and row.event_type not in USER_EVENTS}
     message_ids = {c["id"] for row, c in claims if c and row.event_type in MESSAGE_EVENTS + REACTION_EVENTS}
-    kinds, members = {}, set()
+    kinds, members, named = {}, set(), {}
     if cids:
         found = conn.execute(
-            sa.select(conversations.c.id, conversations.c.kind, memberships.c.user_id)
+            sa.select(conversations, memberships.c.user_id.label("member_id"))
             .outerjoin(memberships, sa.and_(memberships.c.conversation_id == conversations.c.id,
                                             memberships.c.user_id.in_(list(people))))
             .where(conversations.c.id.in_(list(cids))))
         for r in found:
             kinds[str(r.id)] = r.kind
-            if r.user_id is not None:
-                members.add((str(r.id), str(r.user_id)))
+            named[str(r.id)] = r
+            if r.member_id is not None:
+                members.add((str(r.id), str(r.member_id)))
     stored = {}
     if message_ids:
         found = conn.execute(sa.select(messages.c.id, messages.c.conversation_id, messages.c.seq,
@@ -230,7 +232,7 @@ def screen(conn, rows):
             refused.append(row.id)
             log.warning("outbox row %s (%s, conversation %s) not delivered: %s",
                         row.id, row.event_type, row.conversation_id, reason)
-    return genuine, refused
+    return genuine, refused, named
 
 
 def _claims(row):

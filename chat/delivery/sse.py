@@ -22,7 +22,11 @@ def format_event(pairs, event_id):
         out.append(f"event: {_LINE_BREAK.sub(' ', str(name))}\n")
         if event_id and i == len(pairs) - 1:
             out.append(f"id: {event_id}\n")
-        out.extend(f"data: {line}\n" for line in _LINE_BREAK.split(str(data)))
+        data = str(data)
+        if "\n" in data or "\r" in data:
+            out.extend(f"data: {line}\n" for line in _LINE_BREAK.split(data))
+        else:  # JSON always, HTML mostly: one line, without scanning it twice
+            out.append(f"data: {data}\n")
         out.append("\n")
     if not pairs and event_id:
         out.append(f"id: {event_id}\n\n")  # moves the client's cursor without dispatching an event

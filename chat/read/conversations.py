@@ -9,7 +9,9 @@ The fan-out runs a fixed handful of queries per batch of outbox rows, whatever t
 conversations: members (with read state), the conversations, their last messages, and the recent tail of
 each conversation, from which every member's unread count is worked out without a query per member. Big
 groups list only their first ``MEMBERS_IN_EVENT`` members in events (``member_count`` says how many
-there are); ``GET /api/v1/conversations/{id}`` has them all.
+there are); ``GET /api/v1/conversations/{id}`` has them all. A view sent because of messages alone (the
+members did not change) lists only the first ``MEMBERS_IN_BRIEF_VIEW``: a group's list row and header need
+none of them, and a view per member per message is most of what a busy group's streams carry.
 """
 from bisect import bisect_right
 from types import SimpleNamespace
@@ -23,10 +25,11 @@ from .presenters import USER_COLUMNS, iso, messages_with_attachments, user_dict
 
 UNREAD_CAP = 100  # the UI shows 99+; counting further is wasted work
 MEMBERS_IN_EVENT = 100
+MEMBERS_IN_BRIEF_VIEW = 3
 TAIL = 3 * UNREAD_CAP  # recent messages read to count everyone's unread
 
 # The unread count of membership ``m``; every unread number the app shows comes from here (or, for
-# events, from the same rule applied to a conversation's tail in ``unread_counts``).
+# events, from the same rule applied to conversations' tails in ``unread_counts_by_conversation``).
 UNREAD_COUNT = f"""(select count(*) from (select 1 from messages x
                               where x.conversation_id = m.conversation_id and x.seq > m.last_read_seq
                                 and x.deleted_at is null
@@ -96,13 +99,18 @@ from memberships m
 where m.conversation_id = :cid and m.user_id in :users
 """).bindparams(sa.bindparam("users", expanding=True))
 
-# What members see of their own settings and mentions, for ``conversation.updated`` events.
-_OWN = sa.text(f"""
-select m.user_id, m.notify, {ARCHIVED} as archived, {MENTION_COUNT} as mention_count,
-       {FIRST_UNREAD} as first_unread_seq
+# What members see of their own settings and mentions, for ``conversation.updated`` events; ``_OWN_COUNTED``
+# also counts their unread messages (cheap for a few people; many are counted from a tail instead).
+_OWN_SQL = f"""
+select m.conversation_id, m.user_id, m.notify, {ARCHIVED} as archived, {MENTION_COUNT} as mention_count,
+       {FIRST_UNREAD} as first_unread_seq, UNREAD as unread_count
 from memberships m join conversations c on c.id = m.conversation_id
-where m.conversation_id = :cid and m.user_id in :users
-""").bindparams(sa.bindparam("users", expanding=True))
+where m.conversation_id in :cids and m.user_id in :users
+"""
+_OWN, _OWN_COUNTED = (sa.text(_OWN_SQL.replace("UNREAD as", unread + " as"))
+                      .bindparams(sa.bindparam("cids", expanding=True), sa.bindparam("users", expanding=True))
+                      for unread in ("null", UNREAD_COUNT))
+FEW = 10  # members whose unread counts are counted one by one in SQL rather than from the tail
 
 
 # --- the shape -------------------------------------------------------------------------------------------
@@ -208,26 +216,46 @@ def conversations_by_id(conn, conversation_ids) -> dict:
     return {str(r.id): r for r in rows}
 
 
-def member_views(conn, wanted: dict[str, set[str]], found: dict,
-                 members: dict[str, Members]) -> dict[str, tuple[dict, dict[str, dict]]]:
+def member_views(conn, wanted: dict[str, set[str]], found: dict, members: dict[str, Members],
+                 last_messages: dict[str, Message] | None = None,
+                 brief=frozenset()) -> dict[str, tuple[dict, dict[str, dict]]]:
     """``{conversation_id: (shared, {user_id: own})}`` for ``wanted = {conversation_id: user ids}``.
 
     ``found`` and ``members`` come from ``conversations_by_id`` and ``members_by_conversation``;
-    people who are no longer members are left out.
+    people who are no longer members are left out. ``last_messages`` may hold conversations' last messages
+    already at hand (a batch's newest ``message.created``), keyed by conversation; the rest are read. The
+    conversations in ``brief`` list only their first ``MEMBERS_IN_BRIEF_VIEW`` members. A fixed handful of
+    queries, however many conversations.
     """
     wanted = {cid: people for cid, people in wanted.items() if people and cid in found and cid in members}
     if not wanted:
         return {}
-    last_messages = _last_messages(conn, [found[cid] for cid in wanted])
+    known = {cid: m for cid, m in (last_messages or {}).items()
+             if cid in wanted and m.get("seq") == found[cid].last_seq}
+    known.update(_last_messages(conn, [found[cid] for cid in wanted if cid not in known]))
+    present = {cid: {u: members[cid].state[u] for u in people if u in members[cid].state}
+               for cid, people in wanted.items()}
+    few = [cid for cid, marks in present.items() if len(marks) <= FEW]
+    many = [cid for cid in present if cid not in few]
+    unread = unread_counts_by_conversation(conn, {cid: (found[cid], {u: read for u, (_, read) in present[cid].items()})
+                                                  for cid in many})
+    own = {}
+    for cids, query in ((few, _OWN_COUNTED), (many, _OWN)):
+        if cids:
+            users = list({u for cid in cids for u in present[cid]})
+            for r in conn.execute(query, {"cids": cids, "users": users}):
+                own[(str(r.conversation_id), str(r.user_id))] = r
+                if query is _OWN_COUNTED:
+                    unread.setdefault(str(r.conversation_id), {})[str(r.user_id)] = r.unread_count
     views = {}
-    for cid, people in wanted.items():
+    for cid, marks in present.items():
         row, group = found[cid], members[cid]
-        shared = shared_view(row, group.shown, len(group.ids), last_messages.get(cid))
-        present = {u: group.state[u] for u in people if u in group.state}
-        unread = unread_counts(conn, row, {u: read for u, (_, read) in present.items()})
-        own = {str(r.user_id): r for r in conn.execute(_OWN, {"cid": cid, "users": list(present)})}
-        views[cid] = (shared, {u: member_view(role, unread[u], read, own.get(u), row.kind, len(group.ids))
-                               for u, (role, read) in present.items()})
+        shown = group.shown[:MEMBERS_IN_BRIEF_VIEW] if cid in brief else group.shown
+        shared = shared_view(row, shown, len(group.ids), known.get(cid))
+        counts = unread.get(cid, {})
+        views[cid] = (shared, {u: member_view(role, counts.get(u, 0), read, own.get((cid, u)), row.kind,
+                                              len(group.ids))
+                               for u, (role, read) in marks.items()})
     return views
 
 
@@ -240,15 +268,31 @@ def _last_messages(conn, rows):
     return {m["conversation_id"]: m for m in messages_with_attachments(conn, found)}
 
 
-def unread_counts(conn, conversation, read_marks: dict[str, int]) -> dict[str, int]:
-    """``{user_id: unread}`` for ``read_marks = {user_id: last_read_seq}``, from the conversation's last
-    ``TAIL`` messages; only someone whose mark is older and whose count there stays under the cap needs
-    ``UNREAD_COUNT`` itself."""
-    start = max(0, conversation.last_seq - TAIL)
-    tail = conn.execute(sa.select(messages.c.seq, messages.c.sender_id)
-                        .where(messages.c.conversation_id == conversation.id, messages.c.seq > start,
-                               messages.c.deleted_at.is_(None))
-                        .order_by(messages.c.seq)).all()
+def unread_counts_by_conversation(conn, wanted) -> dict[str, dict[str, int]]:
+    """``{conversation_id: {user_id: unread}}`` for ``wanted = {conversation_id: (conversation row,
+    {user_id: last_read_seq})}``, in one query over the conversations' tails."""
+    starts = {cid: _tail_start(row, marks) for cid, (row, marks) in wanted.items()}
+    tails = {cid: [] for cid in wanted}
+    reading = [sa.and_(messages.c.conversation_id == cid, messages.c.seq > start)
+               for cid, start in starts.items() if start < wanted[cid][0].last_seq]
+    if reading:
+        for m in conn.execute(sa.select(messages.c.conversation_id, messages.c.seq, messages.c.sender_id)
+                              .where(sa.or_(*reading), messages.c.deleted_at.is_(None))
+                              .order_by(messages.c.conversation_id, messages.c.seq)):
+            tails[str(m.conversation_id)].append(m)
+    return {cid: _count_unread(conn, row, marks, starts[cid], tails[cid]) for cid, (row, marks) in wanted.items()}
+
+
+def _tail_start(conversation, read_marks):
+    """The seq after which a conversation's tail is read: no further back than the oldest read mark
+    (usually a few messages), nor than ``TAIL`` messages."""
+    oldest = min(read_marks.values(), default=conversation.last_seq)
+    return max(0, conversation.last_seq - TAIL, min(oldest, conversation.last_seq))
+
+
+def _count_unread(conn, conversation, read_marks, start, tail):
+    """Unread counts from the conversation's messages after ``start``; only someone whose mark is older and
+    whose count there stays under the cap needs ``UNREAD_COUNT`` itself."""
     seqs, by_sender = [m.seq for m in tail], {}
     for m in tail:
         if m.sender_id is not None:
