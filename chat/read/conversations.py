@@ -13,6 +13,7 @@ there are); ``GET /api/v1/conversations/{id}`` has them all. A view sent because
 members did not change) lists only the first ``MEMBERS_IN_BRIEF_VIEW``: a group's list row and header need
 none of them, and a view per member per message is most of what a busy group's streams carry.
 """
+import functools
 from bisect import bisect_right
 from types import SimpleNamespace
 
@@ -99,17 +100,28 @@ from memberships m
 where m.conversation_id = :cid and m.user_id in :users
 """).bindparams(sa.bindparam("users", expanding=True))
 
-# What members see of their own settings and mentions, for ``conversation.updated`` events; ``_OWN_COUNTED``
-# also counts their unread messages (cheap for a few people; many are counted from a tail instead).
+# What members see of their own settings and mentions, for ``conversation.updated`` events (``_own_query``).
 _OWN_SQL = f"""
 select m.conversation_id, m.user_id, m.notify, {ARCHIVED} as archived, {MENTION_COUNT} as mention_count,
        {FIRST_UNREAD} as first_unread_seq, UNREAD as unread_count
 from memberships m join conversations c on c.id = m.conversation_id
-where m.conversation_id in :cids and m.user_id in :users
+where m.conversation_id in :cids
 """
-_OWN, _OWN_COUNTED = (sa.text(_OWN_SQL.replace("UNREAD as", unread + " as"))
-                      .bindparams(sa.bindparam("cids", expanding=True), sa.bindparam("users", expanding=True))
-                      for unread in ("null", UNREAD_COUNT))
+
+
+@functools.cache
+def _own_query(counted: bool, some: bool):
+    """``_OWN_SQL``, also counting unread messages when ``counted`` (cheap for a few people; many are
+    counted from a tail instead), for some members (``:users``) or all of them: a list of a thousand ids
+    makes a new statement to parse and plan for every size of group."""
+    sql = _OWN_SQL.replace("UNREAD as", (UNREAD_COUNT if counted else "null") + " as")
+    params = [sa.bindparam("cids", expanding=True)]
+    if some:
+        sql += " and m.user_id in :users"
+        params.append(sa.bindparam("users", expanding=True))
+    return sa.text(sql).bindparams(*params)
+
+
 FEW = 10  # members whose unread counts are counted one by one in SQL rather than from the tail
 
 
@@ -127,7 +139,7 @@ def member_view(role: str, unread_count: int, last_read_seq: int, own=None, kind
                 member_count: int = 2) -> dict:
     """What only the viewing member sees: their role, read state, level, archive and mentions.
 
-    ``own`` is a row with ``notify, archived, mention_count, first_unread_seq`` (``_OWN``, or the list's).
+    ``own`` is a row with ``notify, archived, mention_count, first_unread_seq`` (``_own_query``, or the list's).
     """
     return {"my_role": role, "unread_count": unread_count, "last_read_seq": last_read_seq,
             "notify": notify.level(own.notify if own else None, kind, member_count),
@@ -240,13 +252,15 @@ def member_views(conn, wanted: dict[str, set[str]], found: dict, members: dict[s
     unread = unread_counts_by_conversation(conn, {cid: (found[cid], {u: read for u, (_, read) in present[cid].items()})
                                                   for cid in many})
     own = {}
-    for cids, query in ((few, _OWN_COUNTED), (many, _OWN)):
-        if cids:
-            users = list({u for cid in cids for u in present[cid]})
-            for r in conn.execute(query, {"cids": cids, "users": users}):
-                own[(str(r.conversation_id), str(r.user_id))] = r
-                if query is _OWN_COUNTED:
-                    unread.setdefault(str(r.conversation_id), {})[str(r.user_id)] = r.unread_count
+    for cids, counted in ((few, True), (many, False)):
+        if not cids:
+            continue
+        some = any(len(present[cid]) < len(members[cid].ids) for cid in cids)
+        params = {"cids": cids, "users": list({u for cid in cids for u in present[cid]})} if some else {"cids": cids}
+        for r in conn.execute(_own_query(counted, some), params):
+            own[(str(r.conversation_id), str(r.user_id))] = r
+            if counted:
+                unread.setdefault(str(r.conversation_id), {})[str(r.user_id)] = r.unread_count
     views = {}
     for cid, marks in present.items():
         row, group = found[cid], members[cid]
