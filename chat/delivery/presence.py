@@ -36,11 +36,8 @@ class MemoryPresence:
         self._lock = threading.Lock()
 
     def _live(self, user_id, now):
-        tokens = self._tokens.get(user_id, {})
-        for token, expires in list(tokens.items()):
-            if expires <= now:
-                del tokens[token]
-        return tokens
+        """A new dict of the person's live tokens (lapsed ones stay until ``expired_users`` reports them)."""
+        return {token: expires for token, expires in self._tokens.get(user_id, {}).items() if expires > now}
 
     def connect(self, user_id, token, ttl):
         """Count a stream; True if it is the person's first live one."""
