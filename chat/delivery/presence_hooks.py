@@ -27,7 +27,7 @@ from ..read.contacts import contacts
 log = logging.getLogger(__name__)
 
 MAX_HEARTBEAT = 20  # seconds; streams never wait longer between heartbeats (see stream.MAX_HEARTBEAT)
-GRACE_SECONDS = 8   # a closed stream still counts this long, so one reopened meanwhile announces nothing
+GRACE_SECONDS = 10  # a closed stream still counts this long, so one reopened meanwhile announces nothing
 
 
 class LocalStreams:

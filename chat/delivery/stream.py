@@ -183,12 +183,13 @@ class EventStream:
             self.cursor = last_event_id or None
             # The position, before any byte; a retry spread over seconds, so that streams dropped together
             # (a deploy, a network blip) do not all come back in the same second.
-            yield f"retry: {random.randint(*RETRY_MS)}\n\n" + self._catch_up(self._start)
+            # Without a cursor: the position is now. With one: the position and what the client missed.
+            first = (f"retry: {random.randint(*RETRY_MS)}\n\n"
+                     + self._catch_up(self._start if self.cursor is None else self._resync))
             token = self._in_app(presence_hooks.stream_opened, self.user_id)
-            if not self.continuous and not self.pending:
-                yield self._catch_up(self._resync)  # what the client missed
             if turn is not None:
-                turn.release()
+                turn.release()  # set up: the writing, however slow the client, is not the gate's business
+            yield first
             last_write = last_check = time.monotonic()
             backoff, retry_at = PENDING_RETRY, last_write + PENDING_RETRY
             while not sub.closed:
@@ -277,14 +278,15 @@ class EventStream:
         return "".join(parts)
 
     def _start(self):
-        """Fix the stream's position: now, the client's cursor, all of a new log, or (after ``reset``) now."""
+        """Fix the stream's position: now, the client's cursor, all of a new log, or (after ``reset``) now.
+        Returns the log's epoch it read (a generator's return value)."""
         if self.cursor is None:
             # Should the broker fail now, "now" is lost: from then on the stream is blind (see the module).
             self.cursor = blind_cursor(self.broker.known_epoch)
             epoch = self.broker.epoch()
             self.epoch, self.entry = epoch, self.broker.latest(self.user_id)
             self.cursor, self.continuous = None, True
-            return
+            return epoch
         epoch = self.broker.epoch()
         known = parse_blind(self.cursor)
         if known is not None:
@@ -294,19 +296,20 @@ class EventStream:
             else:
                 # Same log (or none known): nothing says which of its entries came after. Reload.
                 yield from self._reset(epoch)
-            return
+            return epoch
         cursor = parse_cursor(self.cursor)
         if cursor is None or cursor[0] != epoch:
             yield from self._reset(epoch)
         else:
             self.epoch, self.entry = cursor
         self.cursor = None
+        return epoch
 
     def _resync(self):
         """Read the log from where this stream is (after opening, or a possible gap in the live feed)."""
-        if self.epoch is None:
-            yield from self._start()
-        epoch = self.broker.epoch()
+        epoch = (yield from self._start()) if self.epoch is None else None
+        if epoch is None:  # not just read by ``_start`` (``read_log`` checks it again either way)
+            epoch = self.broker.epoch()
         if epoch != self.epoch:
             if not self.continuous:
                 yield from self._reset(epoch)
