@@ -91,6 +91,8 @@ class Turn:
         if gate is not None:
             gate.release()
 
+    __del__ = release  # a response dropped before its body ever ran (an error after the view) gives it back
+
 
 class Setups:
     """This process's gate for stream set-ups (made after fork, so that it is gevent's under gevent)."""
@@ -149,9 +151,12 @@ def sse_response(user_id, last_event_id, render, alive=None):
     # No request context is kept for the stream's life (it costs memory per connection): presence and
     # rendering run in an app context of their own.
     turn = g.pop("stream_turn", None)  # see ``admission``: given back once the stream is set up
-    response = current_app.response_class(stream.run(last_event_id, sock, turn), mimetype="text/event-stream")
+    # The body goes to the server as it is (bytes): no wrapper around it, and the response object is not
+    # kept for the stream's life (memory per connection).
+    response = current_app.response_class(stream.run(last_event_id, sock, turn), mimetype="text/event-stream",
+                                          direct_passthrough=True)
     if turn is not None:
-        response.call_on_close(turn.release)  # a response closed before its first byte never runs ``run``
+        response.call_on_close(turn.release)  # HEAD: the body is never run
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer the stream
     return response
@@ -173,7 +178,7 @@ class EventStream:
         self.last_order = {}            # conversation -> (outbox row, index) last sent, so no replay repeats
 
     def run(self, last_event_id, sock=None, turn=None):
-        """The response body: a generator of SSE text. ``turn`` (if given) is released once the stream
+        """The response body: a generator of SSE text, encoded. ``turn`` (if given) is released once the stream
         is set up: its position fixed, what the client missed sent, its presence counted."""
         sub = self.broker.subscribe(self.user_id)  # first, so nothing published from now on is missed
         if sock is not None:
@@ -189,7 +194,7 @@ class EventStream:
             token = self._in_app(presence_hooks.stream_opened, self.user_id)
             if turn is not None:
                 turn.release()  # set up: the writing, however slow the client, is not the gate's business
-            yield first
+            yield first.encode()
             last_write = last_check = time.monotonic()
             backoff, retry_at = PENDING_RETRY, last_write + PENDING_RETRY
             while not sub.closed:
@@ -215,7 +220,7 @@ class EventStream:
                     out = ": ping\n\n"
                 if out:
                     last_write = now
-                    yield out
+                    yield out.encode()
                 if closing:
                     return
         finally:
