@@ -3,13 +3,14 @@ from flask import request
 from flask_login import current_user
 
 from ..auth import stream_alive
-from ..delivery.stream import json_render, sse_response
+from ..delivery.stream import admission, json_render, sse_response
 from ..security import per_user
 from . import bp
 from .helpers import me, signed_in
 
 
 @bp.get("/events")
+@admission
 @signed_in
 @per_user("RATE_LIMIT_STREAMS")
 def events():

@@ -1,9 +1,14 @@
 """Who is online, across tabs, workers and machines; and short-lived throttles (typing).
 
-Each open stream holds a token that expires unless the stream refreshes it (at every heartbeat), so a
-crashed worker's streams stop counting within one TTL. A person is ``online`` with at least one live
-token, ``away`` if they also said so (all their tabs hidden), ``offline`` with none. ``last_seen`` tells
-when someone last had a stream (Web Push waits until nobody has for a while).
+Each process holding someone's streams holds a token for them that expires unless the process refreshes
+it (at every heartbeat), so a crashed worker's streams stop counting within one TTL. A person is
+``online`` with at least one live token, ``away`` if they also said so (all their tabs hidden),
+``offline`` with none. ``last_seen`` tells when someone last had a stream (Web Push waits until nobody
+has for a while).
+
+A token given up with a ``grace`` stays live that much longer: a stream dropped and reopened within it
+(a network blip, a deploy, a reconnect storm) changes nobody's status, so nothing is announced; if it is
+not reopened, the relay's sweep finds the person in ``expired_users`` and announces them offline.
 """
 import threading
 import time
@@ -31,11 +36,8 @@ class MemoryPresence:
         self._lock = threading.Lock()
 
     def _live(self, user_id, now):
-        tokens = self._tokens.get(user_id, {})
-        for token, expires in list(tokens.items()):
-            if expires <= now:
-                del tokens[token]
-        return tokens
+        """A new dict of the person's live tokens (lapsed ones stay until ``expired_users`` reports them)."""
+        return {token: expires for token, expires in self._tokens.get(user_id, {}).items() if expires > now}
 
     def connect(self, user_id, token, ttl):
         """Count a stream; True if it is the person's first live one."""
@@ -54,14 +56,35 @@ class MemoryPresence:
             self._tokens.setdefault(user_id, {})[token] = now + ttl
             self._seen[user_id] = now
 
-    def disconnect(self, user_id, token):
-        """Forget a stream; True if it was the person's last live one."""
+    def refresh_many(self, user_ids, token, ttl):
+        """Renew ``token`` for each of ``user_ids``; returns those for whom it had lapsed (or was gone)."""
         with self._lock:
+            now = time.time()
+            back = []
+            for user_id in user_ids:
+                tokens = self._live(user_id, now)
+                if token not in tokens:
+                    back.append(user_id)
+                tokens[token] = now + ttl
+                self._tokens[user_id] = tokens
+                self._seen[user_id] = now
+            return back
+
+    def disconnect(self, user_id, token, grace=0):
+        """Give up a token, at once or after ``grace`` seconds; True if the person is offline now because
+        of it (with a grace, never: ``expired_users`` reports them once it lapses)."""
+        with self._lock:
+            now = time.time()
             tokens = self._tokens.get(user_id, {})
-            had = tokens.pop(token, None) is not None
+            had = token in tokens
             if had:
-                self._seen[user_id] = time.time()
-            if not self._live(user_id, time.time()):
+                self._seen[user_id] = now
+            if grace > 0:
+                if had:
+                    tokens[token] = min(tokens[token], now + grace)
+                return False
+            tokens.pop(token, None)
+            if not self._live(user_id, now):
                 self._tokens.pop(user_id, None)
                 return had
             return False
@@ -132,8 +155,36 @@ class RedisPresence:
         pipe.zadd(self._prefix + SEEN_KEY, {user_id: now})
         pipe.execute()
 
-    def disconnect(self, user_id, token):
+    def refresh_many(self, user_ids, token, ttl):
+        """Renew ``token`` for each of ``user_ids`` in one round trip; returns those for whom it had lapsed
+        or was gone (e.g. Redis restarted), whom nobody has announced online since."""
+        user_ids = list(user_ids)
+        if not user_ids:
+            return []
+        now = time.time()
+        pipe = self._client().pipeline(transaction=False)
+        for user_id in user_ids:
+            key = self._prefix + PRESENCE_KEY.format(user_id)
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zadd(key, {token: now + ttl})
+            pipe.expire(key, int(ttl) + 1)
+        pipe.zadd(self._prefix + USERS_KEY, {u: now + ttl for u in user_ids}, gt=True)
+        pipe.zadd(self._prefix + SEEN_KEY, {u: now for u in user_ids})
+        found = pipe.execute()
+        return [u for i, u in enumerate(user_ids) if found[3 * i + 1]]
+
+    def disconnect(self, user_id, token, grace=0):
+        """Give up a token, at once or after ``grace`` seconds; True if the person is offline now because
+        of it (with a grace, never: ``expired_users`` reports them once it lapses)."""
         key = self._prefix + PRESENCE_KEY.format(user_id)
+        if grace > 0:
+            now = time.time()
+            pipe = self._client().pipeline(transaction=True)
+            pipe.zadd(key, {token: now + grace}, xx=True, lt=True)
+            pipe.zadd(self._prefix + USERS_KEY, {user_id: now + grace}, lt=True)  # looked at once it lapses
+            pipe.zadd(self._prefix + SEEN_KEY, {user_id: now})
+            pipe.execute()
+            return False
         pipe = self._client().pipeline(transaction=True)
         pipe.zrem(key, token)
         pipe.zremrangebyscore(key, "-inf", time.time())
@@ -181,7 +232,9 @@ class RedisPresence:
         client, now = self._client(), time.time()
         gone = []
         for user_id in client.zrangebyscore(self._prefix + USERS_KEY, "-inf", now, start=0, num=200):
-            if client.zcount(self._prefix + PRESENCE_KEY.format(user_id), now, "+inf"):
+            newest = client.zrange(self._prefix + PRESENCE_KEY.format(user_id), -1, -1, withscores=True)
+            if newest and newest[0][1] > now:  # still live (another tab): look again when that one lapses
+                client.zadd(self._prefix + USERS_KEY, {user_id: newest[0][1]}, gt=True)
                 continue
             if client.zrem(self._prefix + USERS_KEY, user_id):  # whoever removes it reports it, once
                 gone.append(user_id)

@@ -1,12 +1,23 @@
-"""Presence as the streams drive it: a stream opening, renewing and closing, and lapsed streams reaped.
+"""Presence as the streams drive it: a stream opening and closing, tokens renewed and lapsed ones reaped.
 
-``EventStream`` calls ``stream_opened``/``stream_alive``/``stream_closed`` (in an app context of its own);
-the relay's sweep calls ``reap_lapsed``. A change of someone's status is announced, as a live-only
-``presence`` event, to the people who may see it (``chat.read.contacts``). All of it is best effort: a
-broker or database hiccup is logged and skipped, never an error for the stream.
+``EventStream`` calls ``stream_opened``/``stream_closed`` (in an app context of its own); the relay's sweep
+calls ``reap_lapsed``, which also renews this process's tokens once a heartbeat. A change of someone's
+status is announced, as a live-only ``presence`` event, to the people who may see it
+(``chat.read.contacts``). All of it is best effort: a broker or database hiccup is logged and skipped,
+never an error for the stream.
+
+Cheap when streams come and go in crowds (a reconnect storm, a deploy): a process holds one token per
+person, however many of their streams it serves, and renews all of its tokens in one round trip per
+heartbeat instead of one per stream. A person's last stream here gives the token up with a grace
+(``GRACE_SECONDS``): a stream reopened within it announces nothing, and only a person who stays away is
+announced offline, by the sweep, once the grace has passed. Announcing "online" happens only for a person
+whom nobody counted as present (no live token anywhere).
 """
 import logging
+import os
 import secrets
+import threading
+import time
 
 from flask import current_app
 
@@ -16,28 +27,69 @@ from ..read.contacts import contacts
 log = logging.getLogger(__name__)
 
 MAX_HEARTBEAT = 20  # seconds; streams never wait longer between heartbeats (see stream.MAX_HEARTBEAT)
+GRACE_SECONDS = 10  # a closed stream still counts this long, so one reopened meanwhile announces nothing
+
+
+class LocalStreams:
+    """This process's streams per person, and its one presence token (made after fork)."""
+
+    __slots__ = ("counts", "lock", "pid", "renewed", "token")
+
+    def __init__(self):
+        self.counts = {}  # user_id -> streams open here
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.token = f"{self.pid}-{secrets.token_hex(6)}"
+        self.renewed = time.monotonic()
+
+    def opened(self, user_id):
+        """True if this is the person's first stream here."""
+        with self.lock:
+            count = self.counts.get(user_id, 0)
+            self.counts[user_id] = count + 1
+            return count == 0
+
+    def closed(self, user_id):
+        """True if that was the person's last stream here."""
+        with self.lock:
+            count = self.counts.get(user_id, 0) - 1
+            if count > 0:
+                self.counts[user_id] = count
+                return False
+            self.counts.pop(user_id, None)
+            return count == 0
+
+    def users(self):
+        with self.lock:
+            return list(self.counts)
 
 
 def stream_opened(user_id):
-    """Count a new stream for presence; announce the person online if it is their first. Returns its token."""
-    token = secrets.token_hex(8)
-    if quietly(_presence().connect, user_id, token, _ttl()) is True:
+    """Count a new stream for presence; announce the person online if nobody counted them. Returns the
+    token to hand back to ``stream_closed``."""
+    local = _local()
+    if local.opened(user_id) and quietly(_presence().connect, user_id, local.token, _ttl()) is True:
         announce(user_id)
-    return token
-
-
-def stream_alive(user_id, token):
-    """Renew a stream's presence (at every heartbeat), so a crashed worker's streams lapse."""
-    quietly(_presence().refresh, user_id, token, _ttl())
+    return local.token
 
 
 def stream_closed(user_id, token):
-    if quietly(_presence().disconnect, user_id, token) is True:
+    local = _local()
+    if local.token != token or not local.closed(user_id):
+        return  # another stream of theirs is open here (or the token is from before a fork)
+    if quietly(_presence().disconnect, user_id, token, _grace()) is True:
         announce(user_id)
 
 
 def reap_lapsed():
-    """Announce offline the people whose streams all lapsed without closing (run by the relay sweep)."""
+    """Run by the relay's sweep: once a heartbeat, renew this process's tokens in one round trip (and
+    announce anyone whose token had lapsed meanwhile, e.g. across a Redis restart); announce offline the
+    people whose tokens all lapsed (closed past their grace, or a crashed process's)."""
+    local = _local()
+    if time.monotonic() - local.renewed >= _heartbeat():
+        local.renewed = time.monotonic()
+        for user_id in quietly(_presence().refresh_many, local.users(), local.token, _ttl(), default=()):
+            announce(user_id)
     for user_id in quietly(_presence().expired_users, default=()):
         announce(user_id)
 
@@ -63,9 +115,27 @@ def _presence():
     return _broker().presence
 
 
+def _local():
+    extensions = current_app.extensions
+    local = extensions.get("chat.presence.local")
+    if local is None or local.pid != os.getpid():
+        local = extensions["chat.presence.local"] = LocalStreams()
+    return local
+
+
+def _heartbeat():
+    return min(float(current_app.config["SSE_HEARTBEAT_SECONDS"]), MAX_HEARTBEAT)
+
+
 def _ttl():
-    """How long a stream counts as present without renewing: two heartbeats and some slack."""
-    return 2 * min(float(current_app.config["SSE_HEARTBEAT_SECONDS"]), MAX_HEARTBEAT) + 10
+    """How long a token counts as present without renewing: two heartbeats and some slack."""
+    return 2 * _heartbeat() + 10
+
+
+def _grace():
+    """How long a closed stream still counts: none without a background sweep (tests publish in the
+    request), since nothing would then announce the lapse; the close announces at once."""
+    return 0 if current_app.extensions["chat.relay"].sync else GRACE_SECONDS
 
 
 def quietly(fn, *args, default=None):

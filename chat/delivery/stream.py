@@ -12,13 +12,18 @@ the broker is back, replays the whole log if the log began a new life meanwhile,
 It never settles on "the latest entry", which could lie after events published while it waited.
 """
 import logging
+import os
 import queue
+import random
+import threading
 import time
+from functools import partial, wraps
 
-from flask import current_app, request
+from flask import current_app, g, request
 
+from ..errors import BUSY_MESSAGE, error_response
 from . import presence_hooks
-from .broker import BrokerUnavailable, CursorTooOld, EpochChanged
+from .broker import BrokerUnavailable, CursorTooOld, EpochChanged, _gevent_patched
 from .events import (
     CLOSE,
     REPLACED,
@@ -34,7 +39,10 @@ from .sse import cut_off, format_event, json_render, limit_send_buffer
 
 log = logging.getLogger(__name__)
 
-RETRY_MS = 2000     # how long an EventSource waits before reconnecting
+RETRY_MS = (1000, 5000)  # an EventSource waits this long (ms, uniformly spread) before reconnecting
+SETUPS = 16         # streams being set up at once in one process (auth, catch-up, presence); others queue
+SETUP_WAIT = 10.0   # seconds a stream waits for its turn before a 503: come back later (Retry-After)
+PENDING_RETRY = 0.5  # seconds before a catch-up that found the broker busy is tried again (then doubling)
 PAGE = 500          # log entries read per round trip when catching up
 MAX_BATCH = 100     # queued events written to the socket in one go
 MAX_HEARTBEAT = 20  # seconds; proxies (Heroku: 55 s) drop quieter connections
@@ -43,6 +51,79 @@ SESSION_EXPIRED = "retry: 600000\nevent: session-expired\ndata: {}\n\n"
 # A newer stream of the same person took this one's place: wait long before coming back, so that a
 # forgotten tab does not push out another one every few seconds.
 REPLACED_TEXT = "retry: 600000\n: replaced by a newer stream of yours\n\n"
+
+
+def admission(view):
+    """Admission control for a stream route (outermost, so that it also bounds the sign-in's queries).
+
+    At most ``SETUPS`` streams of this process are being set up at once: in a reconnect storm those let in
+    finish quickly rather than all waiting on the database and Redis pools (whose timeouts end in errors).
+    One that waits longer than ``SETUP_WAIT`` gets 503 with ``Retry-After``; EventSource clients come back.
+    A stream holds its turn from the request until it is set up (see ``EventStream.run``).
+    """
+    @wraps(view)
+    def admitted(*args, **kwargs):
+        turn = _setups().enter(SETUP_WAIT)
+        if turn is None:
+            return _busy()
+        g.stream_turn = turn
+        try:
+            response = view(*args, **kwargs)
+        except BaseException:
+            turn.release()
+            raise
+        if g.pop("stream_turn", None) is not None:  # no stream took it (401, 429, …)
+            turn.release()
+        return response
+    return admitted
+
+
+class Turn:
+    """A place among the stream set-ups in progress; ``release`` gives it back (once, however often called)."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate):
+        self._gate = gate
+
+    def release(self):
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()
+
+    __del__ = release  # a response dropped before its body ever ran (an error after the view) gives it back
+
+
+class Setups:
+    """This process's gate for stream set-ups (made after fork, so that it is gevent's under gevent)."""
+
+    def __init__(self, limit):
+        self.pid = os.getpid()
+        self.gate = make_semaphore(limit)
+
+    def enter(self, wait):
+        return Turn(self.gate) if self.gate.acquire(timeout=wait) else None
+
+
+def make_semaphore(limit):
+    if _gevent_patched():
+        import gevent.lock
+        return gevent.lock.BoundedSemaphore(limit)
+    return threading.BoundedSemaphore(limit)
+
+
+def _setups():
+    setups = current_app.extensions.get("chat.stream.setups")
+    if setups is None or setups.pid != os.getpid():
+        setups = current_app.extensions["chat.stream.setups"] = Setups(SETUPS)
+    return setups
+
+
+def _busy():
+    headers = {"Retry-After": str(random.randint(1, 5))}
+    if request.path.startswith("/api/"):
+        return error_response(503, "busy", BUSY_MESSAGE, headers=headers)
+    return BUSY_MESSAGE, 503, dict(headers, **{"Content-Type": "text/plain; charset=utf-8"})
 
 
 def sse_response(user_id, last_event_id, render, alive=None):
@@ -69,7 +150,13 @@ def sse_response(user_id, last_event_id, render, alive=None):
         limit_send_buffer(sock, int(app.config["SSE_SEND_BUFFER"]))
     # No request context is kept for the stream's life (it costs memory per connection): presence and
     # rendering run in an app context of their own.
-    response = current_app.response_class(stream.run(last_event_id, sock), mimetype="text/event-stream")
+    turn = g.pop("stream_turn", None)  # see ``admission``: given back once the stream is set up
+    # The body goes to the server as it is (bytes): no wrapper around it, and the response object is not
+    # kept for the stream's life (memory per connection).
+    response = current_app.response_class(stream.run(last_event_id, sock, turn), mimetype="text/event-stream",
+                                          direct_passthrough=True)
+    if turn is not None:
+        response.call_on_close(turn.release)  # HEAD: the body is never run
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not buffer the stream
     return response
@@ -77,6 +164,9 @@ def sse_response(user_id, last_event_id, render, alive=None):
 
 class EventStream:
     """One client's stream: its position in the log (``epoch``, ``entry``) and what it has sent."""
+
+    __slots__ = ("alive", "app", "broker", "continuous", "cursor", "entry", "epoch", "heartbeat", "last_order",
+                 "pending", "render", "user_id")
 
     def __init__(self, app, user_id, render, heartbeat=15.0, alive=None):
         self.app, self.broker = app, app.extensions["chat.broker"]
@@ -87,39 +177,55 @@ class EventStream:
         self.continuous = False         # caught up with the log once: a new epoch then is all new to us
         self.last_order = {}            # conversation -> (outbox row, index) last sent, so no replay repeats
 
-    def run(self, last_event_id, sock=None):
-        """The response body: a generator of SSE text."""
+    def run(self, last_event_id, sock=None, turn=None):
+        """The response body: a generator of SSE text, encoded. ``turn`` (if given) is released once the stream
+        is set up: its position fixed, what the client missed sent, its presence counted."""
         sub = self.broker.subscribe(self.user_id)  # first, so nothing published from now on is missed
         if sock is not None:
-            sub.on_overflow = lambda: cut_off(sock)
+            sub.on_overflow = partial(cut_off, sock)
         token = None
         try:
             self.cursor = last_event_id or None
-            yield f"retry: {RETRY_MS}\n\n" + self._catch_up(self._start)  # the position, before any byte
+            # The position, before any byte; a retry spread over seconds, so that streams dropped together
+            # (a deploy, a network blip) do not all come back in the same second.
+            # Without a cursor: the position is now. With one: the position and what the client missed.
+            first = (f"retry: {random.randint(*RETRY_MS)}\n\n"
+                     + self._catch_up(self._start if self.cursor is None else self._resync))
             token = self._in_app(presence_hooks.stream_opened, self.user_id)
-            if not self.continuous and not self.pending:
-                yield self._catch_up(self._resync)  # what the client missed
-            last_write = last_refresh = time.monotonic()
+            if turn is not None:
+                turn.release()  # set up: the writing, however slow the client, is not the gate's business
+            yield first.encode()
+            last_write = last_check = time.monotonic()
+            backoff, retry_at = PENDING_RETRY, last_write + PENDING_RETRY
             while not sub.closed:
-                item = sub.get(max(0.05, self.heartbeat - (time.monotonic() - last_write)))
+                now = time.monotonic()
+                wait = self.heartbeat - (now - last_write)
+                if self.pending:
+                    wait = min(wait, retry_at - now)
+                item = sub.get(max(0.05, wait))
                 out, closing = self._handle(item, sub)
                 now = time.monotonic()
-                if now - last_refresh >= self.heartbeat and not closing:
-                    last_refresh = now
+                if now - last_check >= self.heartbeat and not closing:
+                    last_check = now
                     if not self._still_alive():
                         out, closing = out + SESSION_EXPIRED, True
-                    else:
-                        self._in_app(presence_hooks.stream_alive, self.user_id, token)
-                        if self.pending:
-                            out += self._catch_up(self._resync)
+                if self.pending and not closing and now >= retry_at:
+                    # The broker (or its pool) was busy: try again soon, then less often, up to a heartbeat.
+                    out += self._catch_up(self._resync)
+                    backoff = PENDING_RETRY if not self.pending else min(2 * backoff, self.heartbeat)
+                    retry_at = now + backoff
+                elif not self.pending:
+                    backoff, retry_at = PENDING_RETRY, now + PENDING_RETRY
                 if not out and now - last_write >= self.heartbeat:
                     out = ": ping\n\n"
                 if out:
                     last_write = now
-                    yield out
+                    yield out.encode()
                 if closing:
                     return
         finally:
+            if turn is not None:
+                turn.release()
             self.broker.unsubscribe(sub)
             if token is not None:
                 self._in_app(presence_hooks.stream_closed, self.user_id, token)
@@ -177,14 +283,15 @@ class EventStream:
         return "".join(parts)
 
     def _start(self):
-        """Fix the stream's position: now, the client's cursor, all of a new log, or (after ``reset``) now."""
+        """Fix the stream's position: now, the client's cursor, all of a new log, or (after ``reset``) now.
+        Returns the log's epoch it read (a generator's return value)."""
         if self.cursor is None:
             # Should the broker fail now, "now" is lost: from then on the stream is blind (see the module).
             self.cursor = blind_cursor(self.broker.known_epoch)
             epoch = self.broker.epoch()
             self.epoch, self.entry = epoch, self.broker.latest(self.user_id)
             self.cursor, self.continuous = None, True
-            return
+            return epoch
         epoch = self.broker.epoch()
         known = parse_blind(self.cursor)
         if known is not None:
@@ -194,19 +301,20 @@ class EventStream:
             else:
                 # Same log (or none known): nothing says which of its entries came after. Reload.
                 yield from self._reset(epoch)
-            return
+            return epoch
         cursor = parse_cursor(self.cursor)
         if cursor is None or cursor[0] != epoch:
             yield from self._reset(epoch)
         else:
             self.epoch, self.entry = cursor
         self.cursor = None
+        return epoch
 
     def _resync(self):
         """Read the log from where this stream is (after opening, or a possible gap in the live feed)."""
-        if self.epoch is None:
-            yield from self._start()
-        epoch = self.broker.epoch()
+        epoch = (yield from self._start()) if self.epoch is None else None
+        if epoch is None:  # not just read by ``_start`` (``read_log`` checks it again either way)
+            epoch = self.broker.epoch()
         if epoch != self.epoch:
             if not self.continuous:
                 yield from self._reset(epoch)

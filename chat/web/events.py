@@ -9,7 +9,7 @@ from flask import Response, request, url_for
 from flask_login import current_user
 
 from ..auth import stream_alive
-from ..delivery.stream import current_cursor, sse_response
+from ..delivery.stream import admission, current_cursor, sse_response
 from ..security import per_user
 from . import bp
 from .live import renderer_for
@@ -18,6 +18,7 @@ SESSION_EXPIRED = "retry: 600000\nevent: session-expired\ndata: {}\n\n"
 
 
 @bp.get("/events")
+@admission
 @per_user("RATE_LIMIT_STREAMS")
 def events():
     """The signed-in person's events as HTML fragments and small JSON; resumes after ``Last-Event-ID``

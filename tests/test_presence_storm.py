@@ -1,0 +1,136 @@
+"""Streams that come and go in crowds (a reconnect storm, a deploy): presence debounced, set-ups admitted.
+
+A closed stream still counts for a grace: reopened within it, nobody hears of it; not reopened, the sweep
+announces the person offline once. A process holds one presence token per person and renews them all in
+one round trip. Stream set-ups beyond the process's turns wait, then get 503 with ``Retry-After``.
+"""
+import time
+
+import pytest
+import redis
+
+from chat.delivery import presence_hooks, stream
+from chat.delivery.presence import MemoryPresence, RedisPresence
+
+from .test_events_api import open_stream
+
+
+@pytest.fixture(params=["memory", "redis"])
+def presence(request):
+    if request.param == "memory":
+        return MemoryPresence()
+    client = redis.Redis.from_url(request.getfixturevalue("redis_server").url, decode_responses=True)
+    client.flushall()
+    return RedisPresence(lambda: client)
+
+
+def test_a_token_given_up_with_a_grace_counts_until_it_lapses_and_is_reported_once(presence):
+    assert presence.connect("ann", "worker-1", 30) is True
+    assert presence.disconnect("ann", "worker-1", grace=0.3) is False  # nothing to announce yet
+    assert presence.statuses(["ann"]) == {"ann": "online"}
+    assert presence.expired_users() == []
+    time.sleep(0.4)
+    assert presence.statuses(["ann"]) == {"ann": "offline"}
+    assert presence.expired_users() == ["ann"]
+    assert presence.expired_users() == []
+
+
+def test_a_token_taken_again_within_the_grace_is_not_a_first(presence):
+    presence.connect("ann", "worker-1", 30)
+    presence.disconnect("ann", "worker-1", grace=0.3)
+    assert presence.connect("ann", "worker-1", 30) is False  # back in time: nobody needs telling
+    time.sleep(0.4)
+    assert presence.expired_users() == []
+    assert presence.statuses(["ann"]) == {"ann": "online"}
+
+
+def test_another_tab_keeps_a_person_online_past_the_grace(presence):
+    presence.connect("ann", "worker-1", 30)
+    presence.connect("ann", "worker-2", 30)
+    presence.disconnect("ann", "worker-1", grace=0.2)
+    time.sleep(0.3)
+    assert presence.expired_users() == []
+    assert presence.statuses(["ann"]) == {"ann": "online"}
+    assert presence.disconnect("ann", "worker-2") is True
+
+
+def test_renewing_many_in_one_go_says_whose_token_had_lapsed(presence):
+    presence.connect("ann", "worker-1", 30)
+    presence.connect("ben", "worker-1", 0.2)
+    time.sleep(0.3)
+    assert presence.refresh_many(["ann", "ben", "cy"], "worker-1", 30) == ["ben", "cy"]
+    assert presence.statuses(["ann", "ben", "cy"]) == {"ann": "online", "ben": "online", "cy": "online"}
+    assert presence.refresh_many([], "worker-1", 30) == []
+
+
+@pytest.fixture
+def swept(app, book_club, monkeypatch):
+    """As a server runs: a background sweep reaps lapsed presence (here called by the test), short grace.
+    (The data first: with ``sync`` off, a write would start the relay's own sweep.)"""
+    monkeypatch.setattr(app.extensions["chat.relay"], "sync", False)
+    monkeypatch.setattr(presence_hooks, "GRACE_SECONDS", 0.3)
+    return app
+
+
+def test_a_stream_reopened_within_the_grace_announces_nothing(swept, record, alice, bob):
+    token = presence_hooks.stream_opened(bob["id"])
+    rec = record(alice)
+    presence_hooks.stream_closed(bob["id"], token)  # dropped…
+    token = presence_hooks.stream_opened(bob["id"])  # …and back
+    presence_hooks.stream_closed(bob["id"], presence_hooks.stream_opened(bob["id"]))  # a second tab came and went
+    time.sleep(0.4)
+    presence_hooks.reap_lapsed()
+    assert rec.take(alice) == []
+    presence_hooks.stream_closed(bob["id"], token)  # gone for good
+    presence_hooks.reap_lapsed()
+    assert rec.take(alice) == []
+    time.sleep(0.4)
+    presence_hooks.reap_lapsed()
+    presence_hooks.reap_lapsed()
+    assert [(e.type, e.data) for e in rec.take(alice)] == [("presence", {"user_id": bob["id"], "status": "offline"})]
+    presence_hooks.stream_opened(bob["id"])
+    assert [(e.type, e.data) for e in rec.take(alice)] == [("presence", {"user_id": bob["id"], "status": "online"})]
+
+
+def test_one_token_per_person_per_process(app, alice):
+    first, second = presence_hooks.stream_opened(alice["id"]), presence_hooks.stream_opened(alice["id"])
+    assert first == second
+    presence_hooks.stream_closed(alice["id"], first)
+    assert app.extensions["chat.broker"].presence.statuses([alice["id"]]) == {alice["id"]: "online"}
+    presence_hooks.stream_closed(alice["id"], second)
+    assert app.extensions["chat.broker"].presence.statuses([alice["id"]]) == {alice["id"]: "offline"}
+
+
+def test_a_stream_sets_a_retry_spread_over_seconds(app, api_as, alice):
+    delays = set()
+    for _ in range(8):
+        response = api_as(alice).get("/events", buffered=False)
+        first = next(iter(response.response)).decode()
+        delays.add(int(first.split("\n")[0].removeprefix("retry: ")))
+        response.close()
+    assert all(stream.RETRY_MS[0] <= d <= stream.RETRY_MS[1] for d in delays)
+    assert len(delays) > 1
+
+
+def test_stream_set_ups_beyond_the_turns_get_503_with_retry_after(app, api_as, alice, monkeypatch):
+    monkeypatch.setattr(stream, "SETUP_WAIT", 0.05)
+    turns = [stream._setups().enter(0) for _ in range(stream.SETUPS)]
+    assert None not in turns and stream._setups().enter(0) is None  # every turn taken
+    busy = api_as(alice).get("/events")
+    assert busy.status_code == 503 and busy.json["error"]["code"] == "busy"
+    assert 1 <= int(busy.headers["Retry-After"]) <= 5
+    turns.pop().release()
+    response, _ = open_stream(api_as(alice))  # a free turn: in
+    response.close()
+    turns.pop().release()
+    for _ in range(stream.SETUPS + 2):  # a stream gives its turn back once set up (or closed)
+        response, _ = open_stream(api_as(alice))
+        response.close()
+    for turn in turns:
+        turn.release()
+    assert all(stream._setups().enter(0) is not None for _ in range(stream.SETUPS))
+
+
+def test_a_refused_stream_does_not_keep_a_turn(app, client, api_as, alice):
+    assert client.get("/api/v1/events").status_code == 401  # not signed in: refused inside the admission
+    assert all(stream._setups().enter(0) is not None for _ in range(stream.SETUPS))
