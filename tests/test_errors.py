@@ -120,37 +120,37 @@ def _close_the_apps_connections(postgres_url):
     assert closed >= 1
 
 
-def test_connections_the_database_closed_while_idle_are_replaced_before_use(postgres_url, tmp_path):
-    """A pooled connection idle for a while is checked before use, so a database restart costs no request."""
+@pytest.fixture
+def pooled_me(postgres_url, tmp_path):
+    """``(app, me)``: an app on Postgres, and ``me()`` asking ``/api/v1/me`` with a bearer token, just used once."""
     from chat.actions import accounts
     app = _app_on(postgres_url, tmp_path)
-    try:
-        with app.app_context():
-            token = accounts.issue_token(accounts.sign_up("pat@example.com", "pat", "password123", "Pat")["id"])
-        client, auth = app.test_client(), {"Authorization": f"Bearer {token}"}
-        assert client.get("/api/v1/me", headers=auth).status_code == 200
-        _close_the_apps_connections(postgres_url)
-        app.extensions["chat.db"].idle_check_seconds = 0  # every connection now counts as idle
-        for _ in range(3):
-            assert client.get("/api/v1/me", headers=auth).status_code == 200
-    finally:
-        app.extensions["chat.db"].dispose()
+    with app.app_context():
+        token = accounts.issue_token(accounts.sign_up("pat@example.com", "pat", "password123", "Pat")["id"])
+    client = app.test_client()
+
+    def me():
+        return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me().status_code == 200
+    yield app, me
+    app.extensions["chat.db"].dispose()
 
 
-def test_a_connection_closed_while_in_use_costs_one_503_then_the_pool_starts_over(postgres_url, tmp_path):
+def test_connections_the_database_closed_while_idle_are_replaced_before_use(pooled_me, postgres_url):
+    """A pooled connection idle for a while is checked before use, so a database restart costs no request."""
+    app, me = pooled_me
+    _close_the_apps_connections(postgres_url)
+    app.extensions["chat.db"].idle_check_seconds = 0  # every connection now counts as idle
+    for _ in range(3):
+        assert me().status_code == 200
+
+
+def test_a_connection_closed_while_in_use_costs_one_503_then_the_pool_starts_over(pooled_me, postgres_url):
     """A connection used a moment ago is not checked (a round trip per request saved); if the database
     closed it meanwhile, that one request is told to try again, and the next one works."""
-    from chat.actions import accounts
-    app = _app_on(postgres_url, tmp_path)
-    try:
-        with app.app_context():
-            token = accounts.issue_token(accounts.sign_up("pat@example.com", "pat", "password123", "Pat")["id"])
-        client, auth = app.test_client(), {"Authorization": f"Bearer {token}"}
-        assert client.get("/api/v1/me", headers=auth).status_code == 200
-        _close_the_apps_connections(postgres_url)
-        lost = client.get("/api/v1/me", headers=auth)
-        assert lost.status_code == 503 and lost.headers["Retry-After"] == "1"
-        assert lost.get_json()["error"]["code"] == "busy"
-        assert client.get("/api/v1/me", headers=auth).status_code == 200
-    finally:
-        app.extensions["chat.db"].dispose()
+    _app, me = pooled_me
+    _close_the_apps_connections(postgres_url)
+    lost = me()
+    assert lost.status_code == 503 and lost.headers["Retry-After"] == "1"
+    assert lost.get_json()["error"]["code"] == "busy"
+    assert me().status_code == 200
