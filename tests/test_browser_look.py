@@ -218,6 +218,9 @@ def test_keyboard_up_edits_escape_cancels_ctrl_k_jumps(server, showcase, new_pag
     edit.wait_for()
     assert edit.input_value() == "Wouldn't miss it. Could you bring the projector?"
     assert page.evaluate("() => document.activeElement.matches('[data-edit-input]')")
+    # A person reads the form before pressing Escape: let htmx finish swapping it in (its Cancel link is
+    # wired up then) — a busy machine could otherwise press Escape mid-swap.
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     page.keyboard.press("Escape")
     edit.wait_for(state="detached")
 
