@@ -11,6 +11,12 @@ from chat.db import Database
 from chat.delivery.events import CLOSE, RESYNC
 from chat.schema import metadata
 
+from .browser_support import (  # noqa: F401  (the browser tests' fixtures, for every module that asks)
+    browser_fixture,
+    chromium_path_fixture,
+    new_page_fixture,
+    server_fixture,
+)
 from .services import RedisServer, create_postgres_database
 
 TEST_CONFIG = {

@@ -6,21 +6,7 @@ import time
 
 import pytest
 
-from .browser_support import (  # noqa: F401
-    DESKTOP,
-    PHONE,
-    ROOT,
-    SCREENSHOTS,
-    api,
-    browser_fixture,
-    chromium_path_fixture,
-    new_page_fixture,
-    screenshot,
-    server_fixture,
-    sign_in,
-    sign_up,
-    wait_for_stream,
-)
+from .browser_support import DESKTOP, PHONE, ROOT, SCREENSHOTS, api, screenshot, sign_in, sign_up, wait_for_stream
 
 pytestmark = pytest.mark.browser
 

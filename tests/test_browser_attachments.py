@@ -5,16 +5,7 @@ import wave
 
 import pytest
 
-from .browser_support import (  # noqa: F401
-    api,
-    browser_fixture,
-    chromium_path_fixture,
-    new_page_fixture,
-    server_fixture,
-    sign_in,
-    sign_up,
-    wait_for_stream,
-)
+from .browser_support import api, sign_in, sign_up, wait_for_stream
 from .test_attachments import PDF, png_bytes
 
 pytestmark = pytest.mark.browser

@@ -2,16 +2,7 @@
 hidden tab (and none for a muted group), and mark as unread."""
 import pytest
 
-from .browser_support import (  # noqa: F401
-    api,
-    browser_fixture,
-    chromium_path_fixture,
-    new_page_fixture,
-    server_fixture,
-    sign_in,
-    sign_up,
-    wait_for_stream,
-)
+from .browser_support import api, sign_in, sign_up, wait_for_stream
 
 pytestmark = pytest.mark.browser
 

@@ -6,17 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser_support import (  # noqa: F401
-    DESKTOP,
-    PASSWORD,
-    api,
-    browser_fixture,
-    chromium_path_fixture,
-    new_page_fixture,
-    server_fixture,
-    sign_in,
-    wait_for_stream,
-)
+from .browser_support import PASSWORD, api, sign_in, wait_for_stream
 from .look_support import seed_showcase
 
 pytestmark = pytest.mark.browser

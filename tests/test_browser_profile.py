@@ -4,16 +4,7 @@ reaction picker finds an emoji by name."""
 import pytest
 from PIL import Image
 
-from .browser_support import (  # noqa: F401
-    api,
-    browser_fixture,
-    chromium_path_fixture,
-    new_page_fixture,
-    server_fixture,
-    sign_in,
-    sign_up,
-    wait_for_stream,
-)
+from .browser_support import api, sign_in, sign_up, wait_for_stream
 
 pytestmark = pytest.mark.browser
 

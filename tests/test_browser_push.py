@@ -5,14 +5,7 @@ import re
 
 import pytest
 
-from .browser_support import (  # noqa: F401
-    browser_fixture,
-    chromium_path_fixture,
-    new_page_fixture,
-    server_fixture,
-    sign_in,
-    sign_up,
-)
+from .browser_support import sign_in, sign_up
 
 pytestmark = pytest.mark.browser
 

@@ -1,16 +1,7 @@
 """Reactions and formatting in Chromium: one person reacts from the picker, the other sees it live."""
 import pytest
 
-from .browser_support import (  # noqa: F401
-    api,
-    browser_fixture,
-    chromium_path_fixture,
-    new_page_fixture,
-    server_fixture,
-    sign_in,
-    sign_up,
-    wait_for_stream,
-)
+from .browser_support import api, sign_in, sign_up, wait_for_stream
 
 pytestmark = pytest.mark.browser
 

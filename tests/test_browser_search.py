@@ -2,14 +2,7 @@
 at that message, in context and highlighted, hundreds of messages back."""
 import pytest
 
-from .browser_support import (  # noqa: F401
-    browser_fixture,
-    chromium_path_fixture,
-    new_page_fixture,
-    server_fixture,
-    sign_in,
-    sign_up,
-)
+from .browser_support import sign_in, sign_up
 
 pytestmark = pytest.mark.browser
 

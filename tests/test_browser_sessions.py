@@ -3,16 +3,7 @@ import re
 
 import pytest
 
-from .browser_support import (  # noqa: F401
-    PASSWORD,
-    browser_fixture,
-    chromium_path_fixture,
-    new_page_fixture,
-    screenshot,
-    server_fixture,
-    sign_up,
-    wait_for_stream,
-)
+from .browser_support import PASSWORD, screenshot, sign_up, wait_for_stream
 
 pytestmark = pytest.mark.browser
 

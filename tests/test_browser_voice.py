@@ -2,15 +2,7 @@
 duration the server measured."""
 import pytest
 
-from .browser_support import (  # noqa: F401
-    CHROMIUM_ARGS,
-    chromium_path_fixture,
-    new_page_fixture,
-    server_fixture,
-    sign_in,
-    sign_up,
-    wait_for_stream,
-)
+from .browser_support import CHROMIUM_ARGS, sign_in, sign_up, wait_for_stream
 
 pytestmark = pytest.mark.browser
 
