@@ -90,6 +90,15 @@ def _is_api():
     return request.path.startswith(("/api/", "/hooks/")) or request.path == "/healthz"
 
 
+def busy_response(retry_after):
+    """503 with ``Retry-After``: the server cannot take this request now (an overload, not a fault of it)."""
+    headers = {"Retry-After": str(retry_after)}
+    if _is_api():
+        return error_response(503, "busy", BUSY_MESSAGE, headers=headers)
+    # Plain text: the page's layout would ask the database for the signed-in person again.
+    return BUSY_MESSAGE, 503, dict(headers, **{"Content-Type": "text/plain; charset=utf-8"})
+
+
 def init_app(app):
     """Register the JSON and the HTML error responses for ``app``."""
     from .web.errors import html_error  # the web package renders; this module only decides
@@ -122,19 +131,12 @@ def init_app(app):
             return error
         return html_error(error.code, HTML_PAGES[error.code], headers=headers)
 
-    def unavailable(retry_after):
-        headers = {"Retry-After": str(retry_after)}
-        if _is_api():
-            return error_response(503, "busy", BUSY_MESSAGE, headers=headers)
-        # Plain text: the page's layout would ask the database for the signed-in person again.
-        return BUSY_MESSAGE, 503, dict(headers, **{"Content-Type": "text/plain; charset=utf-8"})
-
     @app.errorhandler(sa_exc.TimeoutError)
     def busy(error):
         # Every database connection of this worker stayed busy for the pool's whole timeout: an overload,
         # not a fault of the request. A 503 with Retry-After lets clients (and load balancers) back off.
         app.logger.warning("database pool exhausted: %s", error)
-        return unavailable(BUSY_RETRY_AFTER)
+        return busy_response(BUSY_RETRY_AFTER)
 
     @app.errorhandler(sa_exc.DBAPIError)
     def database_error(error):
@@ -143,7 +145,7 @@ def init_app(app):
         # The database closed a connection that had been in use moments before (a restart, a failover):
         # the pool has started over, so trying again at once meets a fresh connection.
         app.logger.warning("database connection lost: %s", error.orig)
-        return unavailable(1)
+        return busy_response(1)
 
     @app.errorhandler(Exception)
     def unexpected(error):

@@ -21,7 +21,7 @@ from functools import partial, wraps
 
 from flask import current_app, g, request
 
-from ..errors import BUSY_MESSAGE, error_response
+from ..errors import busy_response
 from . import presence_hooks
 from .broker import BrokerUnavailable, CursorTooOld, EpochChanged, _gevent_patched
 from .events import (
@@ -120,10 +120,7 @@ def _setups():
 
 
 def _busy():
-    headers = {"Retry-After": str(random.randint(1, 5))}
-    if request.path.startswith("/api/"):
-        return error_response(503, "busy", BUSY_MESSAGE, headers=headers)
-    return BUSY_MESSAGE, 503, dict(headers, **{"Content-Type": "text/plain; charset=utf-8"})
+    return busy_response(random.randint(1, 5))  # spread, so that those turned away do not return together
 
 
 def sse_response(user_id, last_event_id, render, alive=None):
