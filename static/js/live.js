@@ -17,6 +17,7 @@
   var isOpen = false;
   var lostTimer = null;
   var current = null;
+  var leaving = false;  // a navigation has begun (e.g. the sign-out form): a reload now would abort it
 
   function withCursor(url) {
     if (!lastEventId) return url;
@@ -42,7 +43,7 @@
     EVENTS.forEach(function (name) {
       source.addEventListener(name, function (event) {
         if (event.lastEventId) lastEventId = event.lastEventId;
-        if (name === "session-expired") { source.close(); window.location.reload(); return; }
+        if (name === "session-expired") { source.close(); if (!leaving) window.location.reload(); return; }
         if (name !== "conversation" && name !== "person") window.Chat.broadcast("live:" + name, event.data);
       });
     });
@@ -72,6 +73,8 @@
     window.Chat.broadcast("live:connected", { reconnect: reconnect });
   }
 
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  window.addEventListener("pageshow", function () { leaving = false; });
   document.addEventListener("htmx:sseError", connectionLost);
   document.addEventListener("htmx:sseOpen", connected);
   window.addEventListener("offline", connectionLost);
