@@ -11,7 +11,7 @@ import time
 from flask import current_app, g, request
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from . import events, supabase_auth
+from . import credential_watch, events, supabase_auth
 from .actions import accounts, sessions
 
 login_manager = LoginManager()
@@ -105,25 +105,37 @@ def sign_out(user):
 
 
 def stream_alive(user):
-    """A cheap callable for an event stream: is the credential that opened it still live?
+    """What an event stream asks to learn whether the credential that opened it is still live.
 
-    One indexed lookup per call; it pushes its own app context, since a stream outlives its request.
+    Calling it asks the database now (one indexed lookup; after a ``session`` event, or in a test);
+    ``.heartbeat()`` answers from this process's batched check (``credential_watch``), at most a third of a
+    heartbeat old. Either pushes its own app context, since a stream outlives its request.
     """
-    app = current_app._get_current_object()
-    expires = user.token_expires  # read now: ``user`` may be the request's proxy
-    if expires is not None:
-        return lambda: time.time() < expires
-    if user.token_id:
-        check, credential = sessions.token_is_live, user.token_id
-    else:
-        check, credential = sessions.is_live, user.session_id
+    return StreamCredential(current_app._get_current_object(), user)
 
-    def alive():
-        if credential is None:
+
+class StreamCredential:
+    __slots__ = ("app", "credential", "expires", "kind")
+
+    def __init__(self, app, user):
+        self.app = app
+        self.expires = user.token_expires  # read now: ``user`` may be the request's proxy
+        self.kind, self.credential = ("api_tokens", user.token_id) if user.token_id else ("sessions", user.session_id)
+
+    def __call__(self):
+        if self.expires is not None:
+            return time.time() < self.expires
+        if self.credential is None:
             return False
-        with app.app_context():
-            return check(credential)
-    return alive
+        check = sessions.token_is_live if self.kind == "api_tokens" else sessions.is_live
+        with self.app.app_context():
+            return check(self.credential)
+
+    def heartbeat(self):
+        if self.expires is not None or self.credential is None:
+            return self()
+        with self.app.app_context():
+            return credential_watch.watch(self.app).live(self.kind, self.credential)
 
 
 def announce_revocation(user_id):

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask_login import current_user
 
-from chat import auth
+from chat import auth, credential_watch
 from chat.actions import accounts, sessions
 from chat.db import transaction
 from chat.schema import api_tokens, utcnow
@@ -276,6 +276,64 @@ def test_revocation_is_announced_to_the_users_open_streams(app, alice, api_as):
     assert watcher.post("/auth/logout").status_code == 204  # the token that opened the stream
     # The announcement makes the stream check its credential now: it ends at once, and the internal
     # ``session`` event itself never reaches the client.
+    events = reader.read_blocks(lambda blocks: any(b["event"] == "session-expired" for b in blocks), timeout=5)
+    assert [b["event"] for b in events if b["event"]] == ["session-expired"]
+    response.close()
+
+
+def _stream_credential(app, user, token=None):
+    """What a stream opened with a new session of ``user`` (or with bearer ``token``) asks at its heartbeats."""
+    with app.app_context():
+        if token:
+            data, token_id = accounts.token_credential(token)
+            return auth.stream_alive(auth.User(data, token_id=token_id))
+        data, session_id = sessions.user_for_secret(sessions.create(user["id"]))
+        return auth.stream_alive(auth.User(data, session_id=session_id))
+
+
+def test_heartbeat_checks_of_many_streams_are_one_query_per_kind(app, alice, bob, api_as):
+    credentials = ([_stream_credential(app, user) for user in (alice, bob, alice)]
+                   + [_stream_credential(app, user, api_as(user).token) for user in (alice, bob)])
+    assert [c.heartbeat() for c in credentials] == [True] * 5  # each known to this process's watch now
+    watch = credential_watch.watch(app)
+    assert len(watch.asked) == 5
+    # Revoked behind the streams' backs (no announcement): only the heartbeat check can tell.
+    sessions.revoke(credentials[1].credential)
+    sessions.revoke_token(credentials[4].credential)
+    assert [c.heartbeat() for c in credentials] == [True] * 5  # the last check is recent: it answers
+    watch.checked_at -= watch.every
+    statements = []
+    engine = app.extensions["chat.db"].engine
+    listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        answers = [c.heartbeat() for c in credentials]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert answers == [True, False, True, True, False]
+    checks = [s for s in statements if "FROM sessions" in s or "FROM api_tokens" in s]
+    assert len(checks) == 2, statements
+    assert credentials[1]() is False and credentials[0]() is True  # calling it still asks the database
+
+
+def test_credentials_of_closed_streams_are_no_longer_checked(app, alice):
+    first, second = _stream_credential(app, alice), _stream_credential(app, alice)
+    assert first.heartbeat() and second.heartbeat()
+    watch = credential_watch.watch(app)
+    watch.asked[("sessions", first.credential)] -= watch.forget + 1  # its stream stopped asking long ago
+    watch.checked_at -= watch.every
+    assert second.heartbeat()
+    assert list(watch.asked) == [("sessions", second.credential)]
+
+
+def test_a_token_revoked_without_announcement_ends_its_stream_at_a_heartbeat(app, alice, api_as):
+    app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    watcher = api_as(alice)
+    response, reader = open_stream(watcher)
+    reader.read_blocks(lambda blocks: any(b["comment"] == "ping" for b in blocks), timeout=5)
+    with app.app_context():
+        (token_id,) = [i for k, i in credential_watch.watch(app).asked if k == "api_tokens"]
+        sessions.revoke_token(token_id)
     events = reader.read_blocks(lambda blocks: any(b["event"] == "session-expired" for b in blocks), timeout=5)
     assert [b["event"] for b in events if b["event"]] == ["session-expired"]
     response.close()

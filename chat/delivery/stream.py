@@ -132,9 +132,10 @@ def sse_response(user_id, last_event_id, render, alive=None):
     may open the stream before calling this (an unauthenticated request gets 401, never a redirect).
 
     ``alive``, if given, is a callable of no arguments, run in an app context (no request) whenever the
-    stream sends a heartbeat (at most every 20 s) and at once when an ephemeral ``session`` event for
-    ``user_id`` arrives (``broker.publish_ephemeral([user_id], "session", {...})``, e.g. on sign-out or a
-    revoked token). When it returns False the stream sends ``event: session-expired`` (with a long
+    stream sends a heartbeat (at most every 20 s; its ``heartbeat()`` method instead, if it has one: an
+    answer that may be a little older, checked for many streams at once) and at once when an ephemeral
+    ``session`` event for ``user_id`` arrives (``broker.publish_ephemeral([user_id], "session", {...})``,
+    e.g. on sign-out or a revoked token). When it returns False the stream sends ``event: session-expired`` (with a long
     ``retry:``) and ends. If it raises, the stream stays open and asks again next time: a database
     hiccup must not drop every stream at once. ``session`` events themselves are never sent to clients.
     """
@@ -204,7 +205,7 @@ class EventStream:
                 now = time.monotonic()
                 if now - last_check >= self.heartbeat and not closing:
                     last_check = now
-                    if not self._still_alive():
+                    if not self._still_alive(fresh=False):
                         out, closing = out + SESSION_EXPIRED, True
                 if self.pending and not closing and now >= retry_at:
                     # The broker (or its pool) was busy: try again soon, then less often, up to a heartbeat.
@@ -231,12 +232,13 @@ class EventStream:
         with self.app.app_context():
             return fn(*args)
 
-    def _still_alive(self):
+    def _still_alive(self, fresh=True):
         """Whether the credentials behind the stream still hold (see ``sse_response``)."""
         if self.alive is None:
             return True
+        check = self.alive if fresh else getattr(self.alive, "heartbeat", self.alive)
         try:
-            return self._in_app(self.alive) is not False
+            return self._in_app(check) is not False
         except Exception:
             log.exception("checking whether the stream of %s may go on failed", self.user_id)
             return True
