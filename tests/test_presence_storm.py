@@ -4,12 +4,13 @@ A closed stream still counts for a grace: reopened within it, nobody hears of it
 announces the person offline once. A process holds one presence token per person and renews them all in
 one round trip. Stream set-ups beyond the process's turns wait, then get 503 with ``Retry-After``.
 """
+import threading
 import time
 
 import pytest
 import redis
 
-from chat.delivery import presence_hooks, stream
+from chat.delivery import admission, presence_hooks, stream
 from chat.delivery.presence import MemoryPresence, RedisPresence
 
 from .test_events_api import open_stream
@@ -63,6 +64,18 @@ def test_renewing_many_in_one_go_says_whose_token_had_lapsed(presence):
     assert presence.refresh_many([], "worker-1", 30) == []
 
 
+def test_a_token_that_lapsed_unreported_is_not_a_first_until_reported(presence):
+    presence.connect("ann", "worker-1", 0.2)  # its process died: never renewed, never given up
+    time.sleep(0.3)
+    assert presence.statuses(["ann"]) == {"ann": "offline"}
+    assert presence.connect("ann", "worker-2", 30) is False  # nobody was told she left: nothing to say
+    assert presence.expired_users() == []  # and the sweep finds her live
+    presence.disconnect("ann", "worker-2", grace=0.1)
+    time.sleep(0.2)
+    assert presence.expired_users() == ["ann"]  # told offline…
+    assert presence.connect("ann", "worker-1", 30) is True  # …so back is news
+
+
 @pytest.fixture
 def swept(app, book_club, monkeypatch):
     """As a server runs: a background sweep reaps lapsed presence (here called by the test), short grace.
@@ -92,6 +105,30 @@ def test_a_stream_reopened_within_the_grace_announces_nothing(swept, record, ali
     assert [(e.type, e.data) for e in rec.take(alice)] == [("presence", {"user_id": bob["id"], "status": "online"})]
 
 
+def test_offline_waits_while_streams_queue_to_be_set_up(swept, record, alice, bob):
+    token = presence_hooks.stream_opened(bob["id"])
+    rec = record(alice)
+    presence_hooks.stream_closed(bob["id"], token)
+    time.sleep(0.4)  # past the grace…
+    setups = admission._setups()
+    turns = [setups.enter(0) for _ in range(admission.SETUPS)]
+    waiter = threading.Thread(target=lambda: setups.enter(5).release())  # …while streams queue to come back
+    waiter.start()
+    deadline = time.monotonic() + 5
+    while not admission.crowded() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert admission.crowded()
+    presence_hooks.reap_lapsed()
+    assert rec.take(alice) == []  # held back
+    turns.pop().release()
+    waiter.join(5)
+    assert not admission.crowded()
+    for turn in turns:
+        turn.release()
+    presence_hooks.reap_lapsed()
+    assert [(e.type, e.data) for e in rec.take(alice)] == [("presence", {"user_id": bob["id"], "status": "offline"})]
+
+
 def test_one_token_per_person_per_process(app, alice):
     first, second = presence_hooks.stream_opened(alice["id"]), presence_hooks.stream_opened(alice["id"])
     assert first == second
@@ -113,9 +150,9 @@ def test_a_stream_sets_a_retry_spread_over_seconds(app, api_as, alice):
 
 
 def test_stream_set_ups_beyond_the_turns_get_503_with_retry_after(app, api_as, alice, monkeypatch):
-    monkeypatch.setattr(stream, "SETUP_WAIT", 0.05)
-    turns = [stream._setups().enter(0) for _ in range(stream.SETUPS)]
-    assert None not in turns and stream._setups().enter(0) is None  # every turn taken
+    monkeypatch.setattr(admission, "SETUP_WAIT", 0.05)
+    turns = [admission._setups().enter(0) for _ in range(admission.SETUPS)]
+    assert None not in turns and admission._setups().enter(0) is None  # every turn taken
     busy = api_as(alice).get("/events")
     assert busy.status_code == 503 and busy.json["error"]["code"] == "busy"
     assert 1 <= int(busy.headers["Retry-After"]) <= 5
@@ -123,14 +160,14 @@ def test_stream_set_ups_beyond_the_turns_get_503_with_retry_after(app, api_as, a
     response, _ = open_stream(api_as(alice))  # a free turn: in
     response.close()
     turns.pop().release()
-    for _ in range(stream.SETUPS + 2):  # a stream gives its turn back once set up (or closed)
+    for _ in range(admission.SETUPS + 2):  # a stream gives its turn back once set up (or closed)
         response, _ = open_stream(api_as(alice))
         response.close()
     for turn in turns:
         turn.release()
-    assert all(stream._setups().enter(0) is not None for _ in range(stream.SETUPS))
+    assert all(admission._setups().enter(0) is not None for _ in range(admission.SETUPS))
 
 
 def test_a_refused_stream_does_not_keep_a_turn(app, client, api_as, alice):
     assert client.get("/api/v1/events").status_code == 401  # not signed in: refused inside the admission
-    assert all(stream._setups().enter(0) is not None for _ in range(stream.SETUPS))
+    assert all(admission._setups().enter(0) is not None for _ in range(admission.SETUPS))

@@ -3,7 +3,8 @@ from flask import request
 from flask_login import current_user
 
 from ..auth import stream_alive
-from ..delivery.stream import admission, json_render, sse_response
+from ..delivery.admission import admission
+from ..delivery.stream import json_render, sse_response
 from ..security import per_user
 from . import bp
 from .helpers import me, signed_in

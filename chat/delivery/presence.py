@@ -40,11 +40,12 @@ class MemoryPresence:
         return {token: expires for token, expires in self._tokens.get(user_id, {}).items() if expires > now}
 
     def connect(self, user_id, token, ttl):
-        """Count a stream; True if it is the person's first live one."""
+        """Count a stream; True if the person was offline as others were told: no live token, and none lapsed
+        that ``expired_users`` has yet to report (then nobody was told they left, so nothing changed)."""
         now = time.time()
         with self._lock:
+            first = not self._tokens.get(user_id)
             tokens = self._live(user_id, now)
-            first = not tokens
             tokens[token] = now + ttl
             self._tokens[user_id] = tokens
             self._seen[user_id] = now
@@ -136,15 +137,18 @@ class RedisPresence:
         self._prefix = prefix  # the database's namespace (see redis_log.Keys)
 
     def connect(self, user_id, token, ttl):
+        """Count a stream; True if the person was offline as others were told (see ``MemoryPresence``)."""
         now, key = time.time(), self._prefix + PRESENCE_KEY.format(user_id)
         pipe = self._client().pipeline(transaction=True)
         pipe.zremrangebyscore(key, "-inf", now)
         pipe.zcard(key)
+        pipe.zscore(self._prefix + USERS_KEY, user_id)  # still there: lapsed, but not reported offline yet
         pipe.zadd(key, {token: now + ttl})
         pipe.expire(key, int(ttl) + 1)
         pipe.zadd(self._prefix + USERS_KEY, {user_id: now + ttl}, gt=True)
         pipe.zadd(self._prefix + SEEN_KEY, {user_id: now})
-        return pipe.execute()[1] == 0
+        found = pipe.execute()
+        return found[1] == 0 and found[2] is None
 
     def refresh(self, user_id, token, ttl):
         now, key = time.time(), self._prefix + PRESENCE_KEY.format(user_id)

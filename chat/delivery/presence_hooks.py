@@ -10,8 +10,10 @@ Cheap when streams come and go in crowds (a reconnect storm, a deploy): a proces
 person, however many of their streams it serves, and renews all of its tokens in one round trip per
 heartbeat instead of one per stream. A person's last stream here gives the token up with a grace
 (``GRACE_SECONDS``): a stream reopened within it announces nothing, and only a person who stays away is
-announced offline, by the sweep, once the grace has passed. Announcing "online" happens only for a person
-whom nobody counted as present (no live token anywhere).
+announced offline, by the sweep, once the grace has passed — and not while this process's streams queue to
+be set up (``admission.crowded``), when many are on their way back. Announcing "online" happens only for a
+person whom others were told is offline (no live token anywhere, and no lapsed one the sweep has yet to
+report).
 """
 import logging
 import os
@@ -23,6 +25,7 @@ from flask import current_app
 
 from ..db import transaction
 from ..read.contacts import contacts
+from . import admission
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,11 @@ def reap_lapsed():
         local.renewed = time.monotonic()
         for user_id in quietly(_presence().refresh_many, local.users(), local.token, _ttl(), default=()):
             announce(user_id)
+    if admission.crowded():
+        # Streams are queueing to come back (a deploy, a reconnect storm): those whose grace ran out while
+        # they waited are announced neither offline now nor online once back in. Whoever stays away is
+        # announced at a sweep once the crowd is in.
+        return
     for user_id in quietly(_presence().expired_users, default=()):
         announce(user_id)
 

@@ -12,18 +12,15 @@ the broker is back, replays the whole log if the log began a new life meanwhile,
 It never settles on "the latest entry", which could lie after events published while it waited.
 """
 import logging
-import os
 import queue
 import random
-import threading
 import time
-from functools import partial, wraps
+from functools import partial
 
 from flask import current_app, g, request
 
-from ..errors import busy_response
 from . import presence_hooks
-from .broker import BrokerUnavailable, CursorTooOld, EpochChanged, _gevent_patched
+from .broker import BrokerUnavailable, CursorTooOld, EpochChanged
 from .events import (
     CLOSE,
     REPLACED,
@@ -40,8 +37,6 @@ from .sse import cut_off, format_event, json_render, limit_send_buffer
 log = logging.getLogger(__name__)
 
 RETRY_MS = (1000, 5000)  # an EventSource waits this long (ms, uniformly spread) before reconnecting
-SETUPS = 16         # streams being set up at once in one process (auth, catch-up, presence); others queue
-SETUP_WAIT = 10.0   # seconds a stream waits for its turn before a 503: come back later (Retry-After)
 PENDING_RETRY = 0.5  # seconds before a catch-up that found the broker busy is tried again (then doubling)
 PAGE = 500          # log entries read per round trip when catching up
 MAX_BATCH = 100     # queued events written to the socket in one go
@@ -51,76 +46,6 @@ SESSION_EXPIRED = "retry: 600000\nevent: session-expired\ndata: {}\n\n"
 # A newer stream of the same person took this one's place: wait long before coming back, so that a
 # forgotten tab does not push out another one every few seconds.
 REPLACED_TEXT = "retry: 600000\n: replaced by a newer stream of yours\n\n"
-
-
-def admission(view):
-    """Admission control for a stream route (outermost, so that it also bounds the sign-in's queries).
-
-    At most ``SETUPS`` streams of this process are being set up at once: in a reconnect storm those let in
-    finish quickly rather than all waiting on the database and Redis pools (whose timeouts end in errors).
-    One that waits longer than ``SETUP_WAIT`` gets 503 with ``Retry-After``; EventSource clients come back.
-    A stream holds its turn from the request until it is set up (see ``EventStream.run``).
-    """
-    @wraps(view)
-    def admitted(*args, **kwargs):
-        turn = _setups().enter(SETUP_WAIT)
-        if turn is None:
-            return _busy()
-        g.stream_turn = turn
-        try:
-            response = view(*args, **kwargs)
-        except BaseException:
-            turn.release()
-            raise
-        if g.pop("stream_turn", None) is not None:  # no stream took it (401, 429, …)
-            turn.release()
-        return response
-    return admitted
-
-
-class Turn:
-    """A place among the stream set-ups in progress; ``release`` gives it back (once, however often called)."""
-
-    __slots__ = ("_gate",)
-
-    def __init__(self, gate):
-        self._gate = gate
-
-    def release(self):
-        gate, self._gate = self._gate, None
-        if gate is not None:
-            gate.release()
-
-    __del__ = release  # a response dropped before its body ever ran (an error after the view) gives it back
-
-
-class Setups:
-    """This process's gate for stream set-ups (made after fork, so that it is gevent's under gevent)."""
-
-    def __init__(self, limit):
-        self.pid = os.getpid()
-        self.gate = make_semaphore(limit)
-
-    def enter(self, wait):
-        return Turn(self.gate) if self.gate.acquire(timeout=wait) else None
-
-
-def make_semaphore(limit):
-    if _gevent_patched():
-        import gevent.lock
-        return gevent.lock.BoundedSemaphore(limit)
-    return threading.BoundedSemaphore(limit)
-
-
-def _setups():
-    setups = current_app.extensions.get("chat.stream.setups")
-    if setups is None or setups.pid != os.getpid():
-        setups = current_app.extensions["chat.stream.setups"] = Setups(SETUPS)
-    return setups
-
-
-def _busy():
-    return busy_response(random.randint(1, 5))  # spread, so that those turned away do not return together
 
 
 def sse_response(user_id, last_event_id, render, alive=None):

@@ -9,7 +9,8 @@ from flask import Response, request, url_for
 from flask_login import current_user
 
 from ..auth import stream_alive
-from ..delivery.stream import admission, current_cursor, sse_response
+from ..delivery.admission import admission
+from ..delivery.stream import current_cursor, sse_response
 from ..security import per_user
 from . import bp
 from .live import renderer_for
