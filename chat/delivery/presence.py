@@ -17,6 +17,7 @@ PRESENCE_KEY = "presence:{}"
 AWAY_KEY = "presence:{}:away"
 USERS_KEY = "presence:users"  # user -> when their newest token expires, for reaping crashed streams
 SEEN_KEY = "presence:seen"  # user -> when a stream of theirs was last opened, renewed or closed
+HELD_KEY = "presence:held"  # set while some process's streams queue to be set up: lapses wait to be reported
 
 
 def status_of(live, away):
@@ -33,6 +34,7 @@ class MemoryPresence:
         self._away = {}    # user_id -> expires_at
         self._throttles = {}
         self._seen = {}    # user_id -> when a stream of theirs was last opened, renewed or closed
+        self._held = 0     # lapses go unreported until then (see ``hold``)
         self._lock = threading.Lock()
 
     def _live(self, user_id, now):
@@ -58,14 +60,15 @@ class MemoryPresence:
             self._seen[user_id] = now
 
     def refresh_many(self, user_ids, token, ttl):
-        """Renew ``token`` for each of ``user_ids``; returns those for whom it had lapsed (or was gone)."""
+        """Renew ``token`` for each of ``user_ids``; returns those others were told are offline (their
+        tokens all gone: reported lapsed, or lost with the store)."""
         with self._lock:
             now = time.time()
             back = []
             for user_id in user_ids:
-                tokens = self._live(user_id, now)
-                if token not in tokens:
+                if not self._tokens.get(user_id):
                     back.append(user_id)
+                tokens = self._live(user_id, now)
                 tokens[token] = now + ttl
                 self._tokens[user_id] = tokens
                 self._seen[user_id] = now
@@ -107,6 +110,15 @@ class MemoryPresence:
         now = time.time()
         with self._lock:
             return {u: now if self._live(u, now) else self._seen.get(u) for u in user_ids}
+
+    def hold(self, seconds):
+        """Keep lapses unreported for ``seconds`` (``expired_users`` then reports none): streams are on their
+        way back."""
+        with self._lock:
+            self._held = max(self._held, time.time() + seconds)
+
+    def held(self):
+        return self._held > time.time()
 
     def expired_users(self):
         """People whose every stream expired without closing (a crashed process); each reported once."""
@@ -160,8 +172,9 @@ class RedisPresence:
         pipe.execute()
 
     def refresh_many(self, user_ids, token, ttl):
-        """Renew ``token`` for each of ``user_ids`` in one round trip; returns those for whom it had lapsed
-        or was gone (e.g. Redis restarted), whom nobody has announced online since."""
+        """Renew ``token`` for each of ``user_ids`` in one round trip; returns those others were told are
+        offline: no live token, and not waiting in ``USERS_KEY`` to be reported (reported lapsed already, or
+        lost with a Redis restart)."""
         user_ids = list(user_ids)
         if not user_ids:
             return []
@@ -170,12 +183,15 @@ class RedisPresence:
         for user_id in user_ids:
             key = self._prefix + PRESENCE_KEY.format(user_id)
             pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zcard(key)
             pipe.zadd(key, {token: now + ttl})
             pipe.expire(key, int(ttl) + 1)
+        pipe.zmscore(self._prefix + USERS_KEY, user_ids)
         pipe.zadd(self._prefix + USERS_KEY, {u: now + ttl for u in user_ids}, gt=True)
         pipe.zadd(self._prefix + SEEN_KEY, {u: now for u in user_ids})
         found = pipe.execute()
-        return [u for i, u in enumerate(user_ids) if found[3 * i + 1]]
+        pending = found[4 * len(user_ids)]
+        return [u for i, u in enumerate(user_ids) if found[4 * i + 1] == 0 and pending[i] is None]
 
     def disconnect(self, user_id, token, grace=0):
         """Give up a token, at once or after ``grace`` seconds; True if the person is offline now because
@@ -231,6 +247,12 @@ class RedisPresence:
         found = pipe.execute()
         seen = found[-1]
         return {u: now if found[i] > 0 else seen[i] for i, u in enumerate(user_ids)}
+
+    def hold(self, seconds):
+        self._client().set(self._prefix + HELD_KEY, "1", px=int(seconds * 1000))
+
+    def held(self):
+        return bool(self._client().exists(self._prefix + HELD_KEY))
 
     def expired_users(self):
         client, now = self._client(), time.time()

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_HEARTBEAT = 20  # seconds; streams never wait longer between heartbeats (see stream.MAX_HEARTBEAT)
 GRACE_SECONDS = 10  # a closed stream still counts this long, so one reopened meanwhile announces nothing
+HOLD_SECONDS = 5  # while a process's streams queue to be set up, lapses wait this long after its last sweep
 
 
 class LocalStreams:
@@ -95,8 +96,12 @@ def reap_lapsed():
             announce(user_id)
     if admission.crowded():
         # Streams are queueing to come back (a deploy, a reconnect storm): those whose grace ran out while
-        # they waited are announced neither offline now nor online once back in. Whoever stays away is
-        # announced at a sweep once the crowd is in.
+        # they waited are announced neither offline now nor online once back in. Every process's sweep
+        # holds off (the crowd may be queueing here for people whose lapse another process would report);
+        # whoever stays away is announced at a sweep once the crowd is in.
+        quietly(_presence().hold, HOLD_SECONDS)
+        return
+    if quietly(_presence().held, default=False):
         return
     for user_id in quietly(_presence().expired_users, default=()):
         announce(user_id)
