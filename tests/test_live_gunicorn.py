@@ -9,6 +9,7 @@ import itertools
 import os
 import signal
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -36,7 +37,7 @@ def world():
     try:
         people, groups = seed(database.url, [GROUP_SIZE] * GROUPS, outsiders=OUTSIDERS)
         server = Gunicorn(database.url, redis_server.url).start()
-        yield {"server": server, "redis": redis_server, "people": people, "groups": groups}
+        yield {"server": server, "redis": redis_server, "people": people, "groups": groups, "database": database.url}
     finally:
         if server is not None:
             server.stop()
@@ -317,3 +318,32 @@ def test_connect_disconnect_cycles_leave_no_connections_or_greenlets_behind(worl
         wait_until(settled, 30, "streams, greenlets, descriptors and Redis connections to come back", interval=1)
     except AssertionError:
         raise AssertionError(f"before {before}, after {settled.last}") from None
+
+
+def test_a_stream_whose_client_hangs_up_ends_at_once_not_at_its_next_heartbeat(world):
+    # Heartbeats 20 s apart: only noticing the hang-up itself can end these streams within seconds.
+    server = Gunicorn(world["database"], world["redis"].url, workers=1,
+                      settings={"SSE_HEARTBEAT_SECONDS": 20}).start()
+    try:
+        socks = []
+        for person in world["people"][:10]:
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: x\r\n"
+                         f"Authorization: Bearer {person['token']}\r\n\r\n".encode())
+            data = b""
+            while b"retry:" not in data:
+                chunk = sock.recv(4096)
+                assert chunk, "the stream closed before its first byte"
+                data += chunk
+            socks.append(sock)
+        assert sum(s["streams"] for s in server.stats().values()) == 10
+        started = time.monotonic()
+        for i, sock in enumerate(socks):
+            if i % 2:  # a network failure: reset
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # else a closed tab: FIN
+        wait_until(lambda: sum(s["streams"] for s in server.stats().values()) == 0, 5,
+                   "the hung-up streams to end")
+        assert time.monotonic() - started < 5
+    finally:
+        server.stop()

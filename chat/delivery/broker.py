@@ -142,7 +142,7 @@ class Broker:
             subs.add(sub)
         for old in replaced:
             log.info("ending the oldest of %d streams of user %s", self.max_streams, user_id)
-            self._offer(old, REPLACED)
+            self.offer(old, REPLACED)
         return sub
 
     def unsubscribe(self, sub):
@@ -166,20 +166,21 @@ class Broker:
         subs = self._local.get(user_id)
         if subs:
             for sub in tuple(subs):
-                self._offer(sub, item)
+                self.offer(sub, item)
 
     def broadcast_local(self, item):
         """Queue a marker (``RESYNC``, ``CLOSE``) for every open stream in this process."""
         with self._lock:
             subs = [s for group in self._local.values() for s in group]
         for sub in subs:
-            self._offer(sub, item)
+            self.offer(sub, item)
 
     def close_streams(self):
         """End every open stream in this process (graceful shutdown); clients reconnect elsewhere."""
         self.broadcast_local(CLOSE)
 
-    def _offer(self, sub, item):
+    def offer(self, sub, item):
+        """Queue ``item`` (an event or a marker) for one stream; never blocks (a full queue cuts it off)."""
         if sub.closed:
             return
         try:

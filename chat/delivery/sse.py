@@ -1,4 +1,5 @@
 """The Server-Sent Events wire format, and the socket settings a long-lived stream needs."""
+import _socket
 import re
 import socket
 
@@ -58,3 +59,36 @@ def cut_off(sock):
         pass
     finally:
         duplicate.close()
+
+
+def watch_hangup(sock, on_hangup):
+    """Run ``on_hangup()`` (in a greenlet of its own) once the client closes or resets the connection.
+
+    A stream's client sends nothing after its request, so the socket turns readable only when it ends: the
+    stream learns it at once instead of at its next write (up to a heartbeat later), and gives back its
+    connection slot and presence. Under gevent only (else returns None); returns the watcher, which the
+    stream must ``stop()`` before the connection goes back to the server. Data from the client (a pipelined
+    request) stops the watching and is left for the server to read.
+    """
+    from .broker import _gevent_patched
+    if not _gevent_patched():
+        return None
+    import gevent
+    watcher = gevent.get_hub().loop.io(sock.fileno(), 1)  # 1: readable
+
+    def readable():
+        # The plain socket type over the same descriptor: gevent's would wait (it is the hub calling).
+        raw = _socket.socket(sock.family, sock.type, 0, sock.fileno())
+        try:
+            data = raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""  # reset
+        finally:
+            raw.detach()
+        watcher.stop()
+        if not data:
+            gevent.spawn(on_hangup)  # not in the hub's callback: it may take locks
+    watcher.start(readable)
+    return watcher

@@ -32,7 +32,7 @@ from .events import (
     parse_blind,
     parse_cursor,
 )
-from .sse import cut_off, format_event, json_render, limit_send_buffer
+from .sse import cut_off, format_event, json_render, limit_send_buffer, watch_hangup
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,10 @@ class EventStream:
         """The response body: a generator of SSE text, encoded. ``turn`` (if given) is released once the stream
         is set up: its position fixed, what the client missed sent, its presence counted."""
         sub = self.broker.subscribe(self.user_id)  # first, so nothing published from now on is missed
+        hangup = None
         if sock is not None:
             sub.on_overflow = partial(cut_off, sock)
+            hangup = watch_hangup(sock, partial(self.broker.offer, sub, CLOSE))
         token = None
         try:
             self.cursor = last_event_id or None
@@ -147,6 +149,8 @@ class EventStream:
                 if closing:
                     return
         finally:
+            if hangup is not None:
+                hangup.stop()
             if turn is not None:
                 turn.release()
             self.broker.unsubscribe(sub)
