@@ -1,7 +1,7 @@
-"""Upkeep: uploads never sent (``flask attachments prune``) and ended sessions, from the relay's sweep hourly.
+"""Upkeep: uploads never sent (``flask attachments prune``) and ended sessions, from the relay's upkeep hourly.
 
 This module sits outside ``chat.actions`` and ``chat.delivery`` because it joins them: the delivery layer
-runs sweep hooks but may not import the actions; the hook is registered here, at app creation.
+runs upkeep hooks but may not import the actions; the hook is registered here, at app creation.
 """
 import click
 from flask.cli import AppGroup
@@ -21,11 +21,11 @@ def prune_command(older_than):
 
 
 def init_app(app):
-    """Register the command, and the sweep hook on this app's relay (when delivery made one)."""
+    """Register the command, and the upkeep hooks on this app's relay (when delivery made one)."""
     from .actions.attachments import prune_unattached
     from .actions.sessions import prune_ended
-    from .delivery import add_sweep_hook
+    from .delivery import add_upkeep_hook
 
     app.cli.add_command(attachments_cli)
-    add_sweep_hook(app, PRUNE_EVERY_SECONDS, prune_unattached)
-    add_sweep_hook(app, PRUNE_EVERY_SECONDS, prune_ended)
+    add_upkeep_hook(app, PRUNE_EVERY_SECONDS, prune_unattached)
+    add_upkeep_hook(app, PRUNE_EVERY_SECONDS, prune_ended)

@@ -93,6 +93,6 @@ def test_flask_attachments_prune(app, api_as, runner, alice):
     assert runner.invoke(args=["attachments", "prune", "--older-than", "0"]).output.startswith("Deleted 0")
 
 
-def test_the_relay_sweep_runs_the_prune(app):
-    hooks = app.extensions["chat.relay"].sweep_hooks
+def test_the_relay_upkeep_runs_the_prune(app):
+    hooks = app.extensions["chat.relay"].upkeep_hooks
     assert "prune_unattached" in [h.__name__ for h in hooks]

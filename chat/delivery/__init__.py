@@ -22,9 +22,9 @@ def init_app(app):
     # Tests publish inside the request (no background threads); servers publish from a background sweep.
     relay = Relay(app, app.extensions["chat.db"], broker, interval=float(config["RELAY_INTERVAL"]),
                   sync=config["DELIVERY_SYNC"], retention=int(config["OUTBOX_RETENTION_SECONDS"]))
-    relay.sweep_hooks.append(presence_hooks.reap_lapsed)
+    relay.upkeep_hooks.append(presence_hooks.reap_lapsed)
     if hasattr(broker, "trim_idle"):
-        relay.sweep_hooks.append(every(float(config["REDIS_IDLE_SECONDS"]), broker.trim_idle))
+        relay.upkeep_hooks.append(every(float(config["REDIS_IDLE_SECONDS"]), broker.trim_idle))
     app.extensions["chat.broker"] = broker
     app.extensions["chat.relay"] = relay
     from . import webhooks
@@ -84,9 +84,9 @@ def every(seconds, fn):
     return hook
 
 
-def add_sweep_hook(app, seconds, fn):
-    """Run ``fn`` (in an app context) from ``app``'s relay sweep at most once per ``seconds``; the door for
+def add_upkeep_hook(app, seconds, fn):
+    """Run ``fn`` (in an app context) from ``app``'s relay upkeep at most once per ``seconds``; the door for
     upkeep that lives outside this package (it may not import the actions that do it)."""
     relay = app.extensions.get("chat.relay")
     if relay is not None:
-        relay.sweep_hooks.append(every(seconds, fn))
+        relay.upkeep_hooks.append(every(seconds, fn))

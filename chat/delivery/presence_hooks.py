@@ -1,8 +1,8 @@
 """Presence as the streams drive it: a stream opening and closing, tokens renewed and lapsed ones reaped.
 
-``EventStream`` calls ``stream_opened``/``stream_closed`` (in an app context of its own); the relay's sweep
-calls ``reap_lapsed``, which also renews this process's tokens once a heartbeat. A change of someone's
-status is announced, as a live-only ``presence`` event, to the people who may see it
+``EventStream`` calls ``stream_opened``/``stream_closed`` (in an app context of its own); the relay's upkeep
+calls ``reap_lapsed`` (every ``RELAY_INTERVAL``), which also renews this process's tokens once a heartbeat. A
+change of someone's status is announced, as a live-only ``presence`` event, to the people who may see it
 (``chat.read.contacts``). All of it is best effort: a broker or database hiccup is logged and skipped,
 never an error for the stream.
 
@@ -10,9 +10,9 @@ Cheap when streams come and go in crowds (a reconnect storm, a deploy): a proces
 person, however many of their streams it serves, and renews all of its tokens in one round trip per
 heartbeat instead of one per stream. A person's last stream here gives the token up with a grace
 (``GRACE_SECONDS``): a stream reopened within it announces nothing, and only a person who stays away is
-announced offline, by the sweep, once the grace has passed — and not while this process's streams queue to
+announced offline, by the upkeep, once the grace has passed — and not while this process's streams queue to
 be set up (``admission.crowded``), when many are on their way back. Announcing "online" happens only for a
-person whom others were told is offline (no live token anywhere, and no lapsed one the sweep has yet to
+person whom others were told is offline (no live token anywhere, and no lapsed one the upkeep has yet to
 report).
 """
 import logging
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_HEARTBEAT = 20  # seconds; streams never wait longer between heartbeats (see stream.MAX_HEARTBEAT)
 GRACE_SECONDS = 10  # a closed stream still counts this long, so one reopened meanwhile announces nothing
-HOLD_SECONDS = 5  # while a process's streams queue to be set up, lapses wait this long after its last sweep
+HOLD_SECONDS = 5  # while a process's streams queue to be set up, lapses wait this long after its last upkeep
 
 
 class LocalStreams:
@@ -86,9 +86,10 @@ def stream_closed(user_id, token):
 
 
 def reap_lapsed():
-    """Run by the relay's sweep: once a heartbeat, renew this process's tokens in one round trip (and
-    announce anyone whose token had lapsed meanwhile, e.g. across a Redis restart); announce offline the
-    people whose tokens all lapsed (closed past their grace, or a crashed process's)."""
+    """Run by the relay's upkeep (beside its sweep, so a crowd of lapses never holds up a batch): once a
+    heartbeat, renew this process's tokens in one round trip (and announce anyone whose token had lapsed
+    meanwhile, e.g. across a Redis restart); announce offline the people whose tokens all lapsed (closed past
+    their grace, or a crashed process's)."""
     local = _local()
     if time.monotonic() - local.renewed >= _heartbeat():
         local.renewed = time.monotonic()
@@ -96,9 +97,9 @@ def reap_lapsed():
             announce(user_id)
     if admission.crowded():
         # Streams are queueing to come back (a deploy, a reconnect storm): those whose grace ran out while
-        # they waited are announced neither offline now nor online once back in. Every process's sweep
+        # they waited are announced neither offline now nor online once back in. Every process's upkeep
         # holds off (the crowd may be queueing here for people whose lapse another process would report);
-        # whoever stays away is announced at a sweep once the crowd is in.
+        # whoever stays away is announced once the crowd is in.
         quietly(_presence().hold, HOLD_SECONDS)
         return
     if quietly(_presence().held, default=False):
@@ -146,7 +147,7 @@ def _ttl():
 
 
 def _grace():
-    """How long a closed stream still counts: none without a background sweep (tests publish in the
+    """How long a closed stream still counts: none without a background upkeep (tests publish in the
     request), since nothing would then announce the lapse; the close announces at once."""
     return 0 if current_app.extensions["chat.relay"].sync else GRACE_SECONDS
 

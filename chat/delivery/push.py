@@ -52,7 +52,7 @@ def init_app(app, relay):
     from . import every
     relay.publish_hooks.append(make_publish_hook(app))
     relay.sweep_hooks.append(Sender(app, relay).wake)
-    relay.sweep_hooks.append(every(3600, prune))
+    relay.upkeep_hooks.append(every(3600, prune))
 
 
 class Sender:

@@ -2,7 +2,9 @@
 
 ``kick()`` runs after every commit that recorded events; a background greenlet (a thread outside gevent)
 in each process also sweeps every ``interval`` seconds for rows left unpublished, e.g. while Redis was
-down, so a send never waits for the broker and nothing waits for long once it is back.
+down, so a send never waits for the broker and nothing waits for long once it is back. Upkeep that may take
+a while (presence reaping after a storm, pruning) runs every ``interval`` in a greenlet of its own, so it
+never holds up a batch.
 
 Rows of one conversation go out in id order, which is commit order: each batch publishes every
 unpublished row of its conversations in id order, and the broker ignores a row it has already
@@ -40,7 +42,8 @@ class Relay:
     def __init__(self, app, db, broker, *, interval=1.0, batch_size=500, sync=False, retention=86_400):
         self.app, self.db, self.broker = app, db, broker
         self.interval, self.batch_size, self.sync, self.retention = interval, batch_size, sync, retention
-        self.sweep_hooks = []  # callables run after each sweep (presence reaping)
+        self.sweep_hooks = []  # quick callables run after each sweep (waking the push and webhook senders)
+        self.upkeep_hooks = []  # callables run every ``interval`` beside the sweep (presence reaping, pruning)
         # Consumers of the log beyond the streams (push, webhooks): ``hook(conn, rows)`` runs inside the
         # batch's transaction with the rows it has just marked published, so each row reaches each consumer
         # exactly once. A hook only writes its own work rows there (no network); its sweep hook does the rest.
@@ -48,7 +51,7 @@ class Relay:
         self._lock = threading.Lock()        # one batch at a time in this process
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
-        self._thread = None
+        self._thread = self._upkeep = None
         self._pid = None
         self._stopping = False
         self._last_prune = time.monotonic()
@@ -72,13 +75,16 @@ class Relay:
             self._pid, self._stopping = os.getpid(), False
             self._lock, self._wake = threading.Lock(), threading.Event()
             self._thread = threading.Thread(target=self._run, name="chat-relay", daemon=True)
+            self._upkeep = threading.Thread(target=self._run_upkeep, name="chat-upkeep", daemon=True)
             self._thread.start()
+            self._upkeep.start()
 
     def stop(self, wait=2.0):
         self._stopping = True
         self._wake.set()
         if self._thread is not None and self._pid == os.getpid():
             self._thread.join(wait)
+            self._upkeep.join(wait)
 
     def _run(self):
         failures = 0
@@ -90,6 +96,15 @@ class Relay:
             failures = 0 if self.publish_quietly() else failures + 1
             with self.app.app_context():
                 for hook in self.sweep_hooks:
+                    _run_quietly(hook)
+
+    def _run_upkeep(self):
+        while not self._stopping:
+            time.sleep(self.interval)
+            if self._stopping:
+                return
+            with self.app.app_context():
+                for hook in self.upkeep_hooks:
                     _run_quietly(hook)
                 if time.monotonic() - self._last_prune > PRUNE_EVERY:
                     self._last_prune = time.monotonic()

@@ -194,4 +194,4 @@ def init_app(app, relay):
     relay.publish_hooks.append(lambda conn, rows: enqueue(conn, rows, sender.wake if sender else None))
     if sender is not None:
         relay.sweep_hooks.append(every(max(float(app.config["RELAY_INTERVAL"]), 1.0), sender.wake))
-    relay.sweep_hooks.append(every(PRUNE_EVERY_SECONDS, lambda: prune(app)))
+    relay.upkeep_hooks.append(every(PRUNE_EVERY_SECONDS, lambda: prune(app)))
