@@ -16,7 +16,10 @@ from ..errors import busy_response
 from .broker import _gevent_patched
 
 SETUPS = 16         # streams being set up at once in one process (auth, catch-up, presence); others queue
-SETUP_WAIT = 10.0   # seconds a stream waits for its turn before a 503: come back later (Retry-After)
+# Seconds a stream waits for its turn before a 503 (come back later, Retry-After). Waiting is cheaper than
+# coming back (a new connection, request and set-up), so it waits as long as a router lets a response
+# start: Heroku's ends a request that has sent nothing for 30 s.
+SETUP_WAIT = 25.0
 
 
 def admission(view):
