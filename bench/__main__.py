@@ -15,7 +15,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="start the services, run the scenarios, write results, report and plots")
-    run_p.add_argument("--quick", action="store_true", help="smaller sizes, well under 5 minutes")
+    run_p.add_argument("--quick", action="store_true", help="smaller sizes, about 6 minutes on a quiet machine")
     run_p.add_argument("--out", help="output directory (default bench/results/<timestamp>-<mode>)")
     run_p.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
     run_p.add_argument("--profile", type=int, default=0, metavar="SECONDS",

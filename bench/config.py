@@ -1,4 +1,4 @@
-"""Sizes of a run: ``QUICK`` for routine use (well under 5 minutes), ``FULL`` for the figures of record."""
+"""Sizes of a run: ``QUICK`` for routine use (about 6 minutes quiet), ``FULL`` for the figures of record."""
 from dataclasses import asdict, dataclass, field
 
 
