@@ -124,6 +124,13 @@ def wait_for_stream(page):
     page.wait_for_function("() => window.ChatLive && window.ChatLive.isOpen()", timeout=10_000)
 
 
+def wait_for_target(page, element_id):
+    """Wait until the browser marks the URL's fragment (``#element_id``) as ``:target``: it does so once it
+    has processed the fragment, which may be after the element exists (a busy machine)."""
+    page.wait_for_function("(id) => { const t = document.querySelector(':target'); return t && t.id === id; }",
+                           arg=element_id)
+
+
 def screenshot(page, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

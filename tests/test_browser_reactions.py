@@ -1,7 +1,7 @@
 """Reactions and formatting in Chromium: one person reacts from the picker, the other sees it live."""
 import pytest
 
-from .browser_support import api, sign_in, sign_up, wait_for_stream
+from .browser_support import api, sign_in, sign_up, wait_for_stream, wait_for_target
 
 pytestmark = pytest.mark.browser
 
@@ -61,5 +61,4 @@ def test_reply_from_the_page_and_jump_back_two_thousand_messages(server, new_pag
     target = b.locator(f"#message-{original['id']}")
     target.wait_for()
     assert "the very first thing" in target.inner_text()
-    assert b.evaluate("() => document.querySelector(':target') && document.querySelector(':target').id") \
-        == f"message-{original['id']}"
+    wait_for_target(b, f"message-{original['id']}")

@@ -2,7 +2,7 @@
 at that message, in context and highlighted, hundreds of messages back."""
 import pytest
 
-from .browser_support import sign_in, sign_up
+from .browser_support import sign_in, sign_up, wait_for_target
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +34,7 @@ def test_search_from_the_top_bar_and_land_on_the_message_in_context(server, new_
     target = page.locator(f"#message-{wanted['id']}")
     target.wait_for()
     assert "the Pétanque results are in" in target.inner_text()
-    # The browser marks the URL's fragment as :target once it has processed it, which may be after the
-    # element exists (a busy machine): wait for it rather than read it at once.
-    page.wait_for_function("(id) => { const t = document.querySelector(':target'); return t && t.id === id; }",
-                           arg=f"message-{wanted['id']}")
+    wait_for_target(page, f"message-{wanted['id']}")
     assert target.evaluate("(el) => getComputedStyle(el.querySelector('.msg__bubble')).outlineStyle") == "solid"
     assert target.evaluate("""(el) => { const r = el.getBoundingClientRect();
                                         return r.bottom > 0 && r.top < window.innerHeight; }""")
