@@ -39,5 +39,5 @@ def create_app(test_config=None, instance_path=None):
     delivery.init_app(app)
     web.init_app(app)
     from . import attachment_upkeep
-    attachment_upkeep.init_app(app)  # after delivery: it hooks into the relay's sweep
+    attachment_upkeep.init_app(app)  # after delivery: it hooks into the relay's upkeep
     return app

@@ -8,7 +8,7 @@ has for a while).
 
 A token given up with a ``grace`` stays live that much longer: a stream dropped and reopened within it
 (a network blip, a deploy, a reconnect storm) changes nobody's status, so nothing is announced; if it is
-not reopened, the relay's sweep finds the person in ``expired_users`` and announces them offline.
+not reopened, the relay's upkeep finds the person in ``expired_users`` and announces them offline.
 """
 import threading
 import time
