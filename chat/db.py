@@ -102,6 +102,17 @@ class Database:
         for callback in callbacks.values():
             callback()
 
+    @contextmanager
+    def statement(self):
+        """A connection whose every statement commits on its own (autocommit), as the server: for a change
+        made by one statement, such as a stored procedure that checks who may make it, one round trip in
+        all instead of BEGIN, the statement and COMMIT."""
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield conn
+        finally:
+            conn.close()
+
     def _write_server_inserts(self, conn, as_user):
         pending = conn.info["server_inserts"]
         if not pending:

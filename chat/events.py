@@ -44,6 +44,14 @@ def record(conn, event_type: str, conversation_id: str | None, payload: dict) ->
         after_commit(conn, relay.kick, key="outbox.kick")
 
 
+def recorded_by_statement() -> None:
+    """A statement that committed on its own has written outbox rows (``public.append_message``, whose
+    rows only the server can write, like ``record``'s): have the relay publish them now."""
+    relay = current_app.extensions.get("chat.relay")
+    if relay is not None:
+        relay.kick()
+
+
 def send_live(user_ids, event_type: str, data: dict) -> bool:
     """Publish a live-only event to ``user_ids`` now; False (never an error) if it could not be sent."""
     return quietly(_broker().publish_ephemeral, list(user_ids), event_type, data, default=False) is not False

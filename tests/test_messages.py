@@ -10,7 +10,7 @@ from chat.actions import messages
 from chat.db import transaction
 from chat.schema import conversations as conversations_table
 from chat.schema import messages as messages_table
-from chat.schema import utcnow
+from chat.schema import outbox, utcnow
 
 
 def send(api, cid, body, **extra):
@@ -207,6 +207,39 @@ def test_events_are_recorded_in_the_outbox_with_the_change(app, alice, bob, dire
     with transaction() as conn:
         kinds = [r[0] for r in conn.exec_driver_sql("select event_type from outbox order by id")]
     assert kinds == ["message.created", "message.updated", "message.deleted", "message.created", "read"]
+
+
+@pytest.mark.parametrize("body,one_statement", [
+    ("plain **words**", True), ("for @bob", False),  # a mention takes the transaction under RLS
+])
+def test_the_plain_send_and_the_full_send_give_the_same_message(app, api_as, alice, bob, direct, body,
+                                                                one_statement):
+    """On Postgres a message without attachments, reply or mentions is one statement after authentication
+    (``public.append_message``); either way the answer, the stored message and the outbox row agree."""
+    a = api_as(alice)
+    send(a, direct["id"], "warm the pool")
+    engine = app.extensions["chat.db"].engine
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        sent = send(a, direct["id"], body, client_id="same-1", metadata={"k": [1, "two"]}).json
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    if app.extensions["chat.db"].is_postgres:
+        calls = [s for s in statements if "append_message" in s]
+        assert len(calls) == (1 if one_statement else 0)
+        if one_statement:  # the bearer token's check, then the send (the relay's statements follow here)
+            assert [i for i, s in enumerate(statements) if "append_message" in s] == [1], statements
+    again = send(a, direct["id"], body, client_id="same-1")
+    assert again.status_code == 200 and again.json == sent
+    page = api_as(bob).get(f"/conversations/{direct['id']}/messages").json["messages"]
+    assert page[-1] == sent and sent["seq"] == 2 and sent["metadata"] == {"k": [1, "two"]}
+    with transaction() as conn:
+        payload = conn.execute(sa.select(outbox.c.payload).order_by(outbox.c.id.desc()).limit(1)).scalar_one()
+    assert payload == sent
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -535,3 +535,57 @@ def test_outbox_is_the_servers_alone(pg, world):
     assert pg.refused(a, "insert into outbox (id, event_type, payload, created_at) values (1, 'read', '{}', now())")
     assert pg.refused(a, "update outbox set published_at = now()")
     assert pg.refused(a, "delete from outbox")
+
+
+# --- the plain send in one statement (public.append_message) ----------------------------------------------
+
+APPEND = ("select * from public.append_message(%s, %s, gen_random_uuid(), %s, 'hello', '{}', %s, now(), "
+          "'{\"body\": \"hello\"}')")
+
+
+def test_only_the_server_may_call_the_one_statement_send(pg, world):
+    a, ab = world["alice"], world["ab"]
+    with pg.as_server() as cur:
+        signature = "public.append_message(uuid, uuid, uuid, text, text, jsonb, text, timestamptz, jsonb)"
+        cur.execute("select has_function_privilege('anon', %s, 'execute'), "
+                    "has_function_privilege('authenticated', %s, 'execute')", (signature, signature))
+        assert cur.fetchone() == (False, False)
+    # Not even into her own conversation, as herself: a Data API client cannot write the outbox through it.
+    assert pg.refused(a, APPEND, (a, ab, "text", None))
+    with pg.as_role("anon") as cur, pytest.raises(errors.InsufficientPrivilege):
+        cur.execute(APPEND, (a, ab, "text", None))
+
+
+def test_the_one_statement_send_refuses_a_stranger_and_writes_nothing(pg, world):
+    a = world["alice"]
+    counts = ("select (select count(*) from messages), (select count(*) from outbox), "
+              "(select last_seq from conversations where id = %s)")
+    with pg.as_server() as cur:
+        cur.execute(counts, (world["bc"],))
+        before = cur.fetchone()
+        for conversation in (world["bc"], world["group"], "00000000-0000-0000-0000-000000000000"):
+            cur.execute(APPEND, (a, conversation, "text", None))
+            assert cur.fetchone() == ("not_member", None, None)
+        cur.execute(counts, (world["bc"],))
+        assert cur.fetchone() == before
+        with pytest.raises(errors.CheckViolation):  # "system" messages are not a client's
+            cur.execute(APPEND, (a, world["ab"], "system", None))
+
+
+def test_the_one_statement_send_writes_the_message_seq_read_mark_and_outbox_row(pg, world):
+    a, ab = world["alice"], world["ab"]
+    with pg.as_server() as cur:
+        cur.execute("select last_seq from conversations where id = %s", (ab,))
+        seq = cur.fetchone()[0] + 1
+        cur.execute(APPEND, (a, ab, "text", "once"))
+        outcome, message_id, taken = cur.fetchone()
+        assert (outcome, taken) == ("created", seq)
+        cur.execute("select seq, sender_id::text, body, client_id from messages where id = %s", (message_id,))
+        assert cur.fetchone() == (seq, a, "hello", "once")
+        cur.execute("select last_read_seq from memberships where conversation_id = %s and user_id = %s", (ab, a))
+        assert cur.fetchone()[0] == seq
+        cur.execute("select event_type, payload from outbox where conversation_id = %s order by id desc limit 1",
+                    (ab,))
+        assert cur.fetchone() == ("message.created", {"body": "hello", "seq": seq})
+        cur.execute(APPEND, (a, ab, "text", "once"))  # the same client_id again: the first message
+        assert cur.fetchone() == ("existing", message_id, None)
