@@ -1,4 +1,5 @@
 """Sending, editing, deleting, history paging and read marks."""
+import threading
 import uuid
 
 import pytest
@@ -240,6 +241,28 @@ def test_the_plain_send_and_the_full_send_give_the_same_message(app, api_as, ali
     with transaction() as conn:
         payload = conn.execute(sa.select(outbox.c.payload).order_by(outbox.c.id.desc()).limit(1)).scalar_one()
     assert payload == sent
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("body", ["plain", "for @bob"])  # the one-statement send and the transaction
+def test_the_same_client_id_sent_at_once_from_many_threads_is_one_message(app, alice, bob, direct, body):
+    """Sends racing with one ``client_id`` all answer with one message; the seq stays gap-free."""
+    barrier, results = threading.Barrier(6), []
+
+    def send_once():
+        with app.app_context():
+            barrier.wait()
+            results.append(messages.send_message(alice["id"], direct["id"], body, client_id="racing-1"))
+    threads = [threading.Thread(target=send_once) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 6
+    assert len({m["id"] for m, _ in results}) == 1 and sum(created for _, created in results) == 1
+    after, _ = messages.send_message(alice["id"], direct["id"], "next")
+    assert after["seq"] == 2  # the losers' seqs were rolled back with their statements
+    assert count_rows("messages") == 2 and count_rows("outbox") == 2
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
