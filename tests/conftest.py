@@ -141,6 +141,8 @@ class Recorder:
     def __init__(self, broker, *people):
         self.broker = broker
         self.subs = {p["id"]: broker.subscribe(p["id"]) for p in people}
+        for person in people:  # as a stream would be, each counts as online (without announcing it)
+            broker.presence.connect(person["id"], "recorder", 3600)
 
     def take(self, person):
         """The events ``person`` received since the last ``take`` (``Event``s: ``.type``, ``.data``)."""

@@ -9,7 +9,9 @@ import time
 
 import pytest
 import redis
+import sqlalchemy as sa
 
+from chat.actions import members
 from chat.delivery import admission, presence_hooks, stream
 from chat.delivery.presence import MemoryPresence, RedisPresence
 
@@ -34,6 +36,32 @@ def test_a_token_given_up_with_a_grace_counts_until_it_lapses_and_is_reported_on
     assert presence.statuses(["ann"]) == {"ann": "offline"}
     assert presence.expired_users() == ["ann"]
     assert presence.expired_users() == []
+
+
+def test_online_among_counts_live_tokens_and_graces_only(presence):
+    presence.connect("ann", "worker-1", 30)
+    presence.connect("bo", "worker-1", 30)
+    presence.disconnect("bo", "worker-1", grace=0.3)  # still counts, for now
+    presence.connect("cy", "worker-1", 30)
+    presence.disconnect("cy", "worker-1")  # gone at once
+    assert presence.online_among(["ann", "bo", "cy", "nobody"]) == {"ann", "bo"}
+    time.sleep(0.4)
+    assert presence.online_among(["ann", "bo", "cy"]) == {"ann"}
+    assert presence.online_among([]) == set()
+
+
+def test_a_crowd_that_lapsed_together_is_reported_once_each(presence):
+    crowd = [f"person-{i}" for i in range(30)]
+    for user_id in crowd:
+        presence.connect(user_id, "worker-1", 30)
+        presence.disconnect(user_id, "worker-1", grace=0.2)
+    presence.connect("ann", "worker-1", 30)
+    presence.connect("ann", "worker-2", 30)
+    presence.disconnect("ann", "worker-1", grace=0.2)  # her other tab stays
+    time.sleep(0.3)
+    assert sorted(presence.expired_users()) == sorted(crowd)
+    assert presence.expired_users() == []
+    assert presence.online_among(["ann", *crowd]) == {"ann"}
 
 
 def test_a_token_taken_again_within_the_grace_is_not_a_first(presence):
@@ -138,6 +166,38 @@ def test_offline_waits_while_streams_queue_to_be_set_up(swept, record, alice, bo
     time.sleep(0.4)
     presence_hooks.reap_lapsed()
     assert [(e.type, e.data) for e in rec.take(alice)] == [("presence", {"user_id": bob["id"], "status": "offline"})]
+
+
+@pytest.fixture
+def club_with_dave(book_club, alice, dave):
+    """book-club with dave in it too (made before ``swept``: see there)."""
+    members.add_member(alice["id"], book_club["id"], dave["id"])
+    return book_club
+
+
+def test_a_crowds_lapses_take_one_query_and_reach_only_contacts_who_are_online(club_with_dave, swept, record,
+                                                                            alice, bob, carol, dave):
+    tokens = {p["id"]: presence_hooks.stream_opened(p["id"]) for p in (bob, carol)}
+    rec = record(alice)  # online; dave, in the group too, has no stream
+    unseen = swept.extensions["chat.broker"].subscribe(dave["id"])  # a queue for him, but no stream: offline
+    for user_id, token in tokens.items():
+        presence_hooks.stream_closed(user_id, token)
+    time.sleep(0.4)
+    selects = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+    engine = swept.extensions["chat.db"].engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        presence_hooks.reap_lapsed()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(selects) == 1, selects  # both people's contacts in one query
+    assert sorted((e.type, e.data["user_id"], e.data["status"]) for e in rec.take(alice)) == sorted(
+        [("presence", bob["id"], "offline"), ("presence", carol["id"], "offline")])
+    assert unseen.queue.empty()  # nobody named him: he was not online
 
 
 def test_one_token_per_person_per_process(app, alice):

@@ -18,6 +18,7 @@ AWAY_KEY = "presence:{}:away"
 USERS_KEY = "presence:users"  # user -> when their newest token expires, for reaping crashed streams
 SEEN_KEY = "presence:seen"  # user -> when a stream of theirs was last opened, renewed or closed
 HELD_KEY = "presence:held"  # set while some process's streams queue to be set up: lapses wait to be reported
+EXPIRED_PER_LOOK = 500  # lapsed people reported by one look (the upkeep looks every RELAY_INTERVAL)
 
 
 def status_of(live, away):
@@ -104,6 +105,12 @@ class MemoryPresence:
         now = time.time()
         with self._lock:
             return {u: status_of(bool(self._live(u, now)), self._away.get(u, 0) > now) for u in user_ids}
+
+    def online_among(self, user_ids):
+        """The people of ``user_ids`` with a live stream somewhere (online or away), as a set."""
+        now = time.time()
+        with self._lock:
+            return {u for u in user_ids if self._live(u, now)}
 
     def last_seen(self, user_ids):
         """``{user_id: unix time or None}``: now for people with a live stream, else when they last had one."""
@@ -235,6 +242,15 @@ class RedisPresence:
         found = pipe.execute()
         return {u: status_of(found[2 * i] > 0, found[2 * i + 1] > 0) for i, u in enumerate(user_ids)}
 
+    def online_among(self, user_ids):
+        # USERS_KEY holds when each person's newest token expires: one look for any number of people.
+        user_ids = list(user_ids)
+        if not user_ids:
+            return set()
+        now = time.time()
+        expires = self._client().zmscore(self._prefix + USERS_KEY, user_ids)
+        return {u for u, when in zip(user_ids, expires, strict=True) if when is not None and when > now}
+
     def last_seen(self, user_ids):
         user_ids = list(user_ids)
         if not user_ids:
@@ -255,16 +271,26 @@ class RedisPresence:
         return bool(self._client().exists(self._prefix + HELD_KEY))
 
     def expired_users(self):
-        client, now = self._client(), time.time()
-        gone = []
-        for user_id in client.zrangebyscore(self._prefix + USERS_KEY, "-inf", now, start=0, num=200):
-            newest = client.zrange(self._prefix + PRESENCE_KEY.format(user_id), -1, -1, withscores=True)
-            if newest and newest[0][1] > now:  # still live (another tab): look again when that one lapses
-                client.zadd(self._prefix + USERS_KEY, {user_id: newest[0][1]}, gt=True)
-                continue
-            if client.zrem(self._prefix + USERS_KEY, user_id):  # whoever removes it reports it, once
-                gone.append(user_id)
-        return gone
+        # Up to EXPIRED_PER_LOOK people in three round trips, however many lapsed together.
+        client, now, users = self._client(), time.time(), self._prefix + USERS_KEY
+        due = client.zrangebyscore(users, "-inf", now, start=0, num=EXPIRED_PER_LOOK)
+        if not due:
+            return []
+        pipe = client.pipeline(transaction=False)
+        for user_id in due:
+            pipe.zrange(self._prefix + PRESENCE_KEY.format(user_id), -1, -1, withscores=True)
+        newest = pipe.execute()
+        pipe, removing = client.pipeline(transaction=False), []
+        for user_id, token in zip(due, newest, strict=True):
+            if token and token[0][1] > now:  # still live (another tab): look again when that one lapses
+                pipe.zadd(users, {user_id: token[0][1]}, gt=True)
+            else:
+                pipe.zrem(users, user_id)
+            removing.append(not (token and token[0][1] > now))
+        answers = pipe.execute()
+        # Whoever removes a person reports them, once.
+        return [user_id for user_id, removes, answer in zip(due, removing, answers, strict=True)
+                if removes and answer]
 
     def throttle(self, key, seconds):
         return bool(self._client().set(f"{self._prefix}throttle:{key}", "1", nx=True, px=int(seconds * 1000)))

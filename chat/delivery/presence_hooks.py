@@ -3,7 +3,8 @@
 ``EventStream`` calls ``stream_opened``/``stream_closed`` (in an app context of its own); the relay's upkeep
 calls ``reap_lapsed`` (every ``RELAY_INTERVAL``), which also renews this process's tokens once a heartbeat. A
 change of someone's status is announced, as a live-only ``presence`` event, to the people who may see it
-(``chat.read.contacts``). All of it is best effort: a broker or database hiccup is logged and skipped,
+(``chat.read.contacts``) and are online to receive it; a crowd's lapses are announced together
+(``announce_many``). All of it is best effort: a broker or database hiccup is logged and skipped,
 never an error for the stream.
 
 Cheap when streams come and go in crowds (a reconnect storm, a deploy): a process holds one token per
@@ -24,7 +25,7 @@ import time
 from flask import current_app
 
 from ..db import transaction
-from ..read.contacts import contacts
+from ..read.contacts import contacts_of
 from . import admission
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,7 @@ def reap_lapsed():
     local = _local()
     if time.monotonic() - local.renewed >= _heartbeat():
         local.renewed = time.monotonic()
-        for user_id in quietly(_presence().refresh_many, local.users(), local.token, _ttl(), default=()):
-            announce(user_id)
+        announce_many(quietly(_presence().refresh_many, local.users(), local.token, _ttl(), default=()))
     if admission.crowded():
         # Streams are queueing to come back (a deploy, a reconnect storm): those whose grace ran out while
         # they waited are announced neither offline now nor online once back in. Every process's upkeep
@@ -104,21 +104,37 @@ def reap_lapsed():
         return
     if quietly(_presence().held, default=False):
         return
-    for user_id in quietly(_presence().expired_users, default=()):
-        announce(user_id)
+    announce_many(quietly(_presence().expired_users, default=()))
 
 
 def announce(user_id):
     """Publish ``user_id``'s current status to everyone who may see it; returns the status."""
-    status = quietly(_presence().statuses, [user_id], default={user_id: "offline"})[user_id]
-    recipients = quietly(_contacts, user_id, default=())
-    quietly(_broker().publish_ephemeral, recipients, "presence", {"user_id": user_id, "status": status})
-    return status
+    return announce_many([user_id]).get(user_id, "offline")
 
 
-def _contacts(user_id):
+def announce_many(user_ids):
+    """``announce`` for many people in a fixed handful of round trips (a crowd's lapses after a deploy):
+    their statuses, their contacts in one query, and which of those are online at all. An event names
+    only online contacts (nobody else has a stream to receive it), and a person none of whose contacts is
+    online is announced to nobody. Returns ``{user_id: status}``."""
+    user_ids = list(dict.fromkeys(user_ids))
+    if not user_ids:
+        return {}
+    statuses = quietly(_presence().statuses, user_ids, default={u: "offline" for u in user_ids})
+    audiences = quietly(_contacts_of, user_ids, default={})
+    online = quietly(_presence().online_among, {c for people in audiences.values() for c in people},
+                     default=set())
+    for user_id in user_ids:
+        recipients = [c for c in audiences.get(user_id, ()) if c in online]
+        if recipients:
+            quietly(_broker().publish_ephemeral, recipients, "presence",
+                    {"user_id": user_id, "status": statuses[user_id]})
+    return statuses
+
+
+def _contacts_of(user_ids):
     with transaction() as conn:
-        return contacts(conn, user_id)
+        return contacts_of(conn, user_ids)
 
 
 def _broker():
