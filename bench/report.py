@@ -242,6 +242,12 @@ def markdown(r, images=()):
               f"{_fmt(_get(r, 'baselines', 'pgbench_insert', 'clients'))} clients "
               f"(p99 {_fmt(_get(r, 'baselines', 'pgbench_insert', 'latency_ms', 'p99'))} ms)"
               + _null_insert_line(r) + ".", ""]
+    if r.get("settling"):
+        lines += ["Between scenarios the app's server is restarted and the next scenario waits until the people whose "
+                  "streams the last one closed have lapsed and been announced offline: "
+                  + "; ".join(f"{s['presence_seconds']} s before {s['before']}"
+                              + (f" ({s['presence_pending']} still pending)" if s["presence_pending"] else "")
+                              for s in r["settling"]) + ".", ""]
     for image in images:
         lines += [f"![{image}]({image})", ""]
     lines += _details(r)

@@ -88,6 +88,22 @@ def bulk_history(database_url, conversation_id, sender_ids, count):
     return time.monotonic() - started
 
 
+def settle_presence(redis_url, timeout=180):
+    """Wait until nobody is online or waiting to be reported offline: the streams a scenario closed have
+    lapsed and the app has announced each of them. Returns how many people were still pending."""
+    import redis
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = sum(client.zcard(key) for key in client.scan_iter(match="*presence:users", count=1000))
+            if left == 0 or time.monotonic() > deadline:
+                return left
+            time.sleep(0.5)
+    finally:
+        client.close()
+
+
 def settle_outbox(database_url, timeout=60):
     """Wait until the relay has published every outbox row the set-up wrote; return how many were left."""
     import psycopg
