@@ -32,7 +32,10 @@ log = logging.getLogger(__name__)
 
 MAX_HEARTBEAT = 20  # seconds; streams never wait longer between heartbeats (see stream.MAX_HEARTBEAT)
 GRACE_SECONDS = 10  # a closed stream still counts this long, so one reopened meanwhile announces nothing
-HOLD_SECONDS = 5  # while a process's streams queue to be set up, lapses wait this long after its last upkeep
+# While a process's streams queue to be set up, lapses wait this long after its last upkeep. A storm comes
+# back in waves (each client's retry is spread over seconds): a short hold let lapses through between
+# waves, and each was announced offline, then online again moments later, to every contact.
+HOLD_SECONDS = 30
 
 
 class LocalStreams:
