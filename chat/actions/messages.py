@@ -107,7 +107,7 @@ def _send(actor_id, conversation_id, body, client_id, kind, metadata, attachment
 def _send_plain(database, actor_id, conversation_id, body, client_id, kind, metadata):
     """The send of a message without attachments, reply or mentions, on Postgres: one statement
     (``public.append_message``, which checks membership and writes the message, the seq, the read mark and
-    the outbox row as the transaction below would) instead of a transaction of seven round trips."""
+    the outbox row as the transaction below would) instead of a transaction of eight round trips."""
     conversation_id = validate.path_id(conversation_id)
     now = utcnow()
     row = SimpleNamespace(id=validate.new_id(), conversation_id=conversation_id, seq=None, sender_id=actor_id,

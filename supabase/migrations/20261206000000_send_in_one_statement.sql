@@ -1,5 +1,5 @@
 -- A plain message in one statement: the server's send of a message without attachments, reply or mentions
--- (most messages) as one call instead of a transaction of seven round trips (BEGIN, the claims, membership
+-- (most messages) as one call instead of a transaction of eight round trips (BEGIN, the claims, membership
 -- with the client_id check, the seq, the insert with the read mark, back to the login role, the outbox,
 -- COMMIT). `chat/actions/messages.py` calls it on Postgres with the sender that authentication found; every
 -- other send, and every send on SQLite, takes the transaction under RLS as before.
