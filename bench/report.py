@@ -334,7 +334,8 @@ def _details(r):
         if "storm" in data:
             st = data["storm"]
             lines += [f"Storm: {st['streams']:,} streams dropped, {st['reconnected']:,} back in {st['reconnect_seconds']} s "
-                      f"({st.get('with_cursor')} with a cursor); {st['rate']} msg/s for {st['seconds']} s"
+                      f"({st.get('with_cursor')} with a cursor; each back after {_ms(st.get('back_ms'))}); "
+                      f"{st['rate']} msg/s for {st['seconds']} s"
                       + (f"; delivery {_ms(st['delivery_ms'])}; lost {st['lost']} of {st['expected']:,} "
                          f"({st.get('lost_gaps')} gaps, {st.get('lost_tail')} not caught up when counting stopped), "
                          f"duplicated {st['duplicates']}, resets {st['resets']}; reconnect attempts "

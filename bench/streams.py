@@ -191,8 +191,9 @@ class StreamSet:
                 stream.transport.abort()
         return result
 
-    async def connect_all(self, streams, concurrency, timeout):
-        """Connect ``streams`` with at most ``concurrency`` handshakes in flight; return a summary."""
+    async def connect_all(self, streams, concurrency, timeout, opened_at=None):
+        """Connect ``streams`` with at most ``concurrency`` handshakes in flight; return a summary. Each
+        stream that opens appends the time it did to ``opened_at``, if given."""
         gate = asyncio.Semaphore(concurrency)
         errors = defaultdict(int)
         started = time.monotonic()
@@ -202,6 +203,8 @@ class StreamSet:
                 result = await self.connect(stream, timeout)
             if result is not True:
                 errors[result] += 1
+            elif opened_at is not None:
+                opened_at.append(time.monotonic())
 
         await asyncio.gather(*(one(s) for s in streams))
         ok = len(streams) - sum(errors.values())
@@ -276,17 +279,18 @@ class StreamSet:
         """Reconnect every stream that is not open, each with the last id it saw, all at once.
 
         A reconnect that fails is tried again after the stream's ``retry`` delay, as EventSource does,
-        up to ``attempts`` times; the summary counts the streams still down at the end.
+        up to ``attempts`` times; the summary counts the streams still down at the end, and says when each
+        stream came back (``back``: seconds after the first try, in the order they did).
         """
         todo = [s for s in self.streams if s.state != "open"]
         with_cursor = sum(1 for s in todo if s.last_id)
         self.lost = self.reconnects = 0  # count only what happens after the drop
-        started, tries, errors = time.monotonic(), 0, defaultdict(int)
+        started, tries, errors, opened_at = time.monotonic(), 0, defaultdict(int), []
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(max((s._events.retry or 3000) / 1000 if s._events else 3.0 for s in todo))
             tries += len(todo)
-            summary = await self.connect_all(todo, concurrency, timeout)
+            summary = await self.connect_all(todo, concurrency, timeout, opened_at)
             for k, v in summary["errors"].items():
                 errors[k] += v
             todo = [s for s in todo if s.state != "open"]
@@ -295,7 +299,8 @@ class StreamSet:
         self.auto_resume = then_auto_resume  # from now on, a stream the server ends comes back by itself
         total = len(self.streams)
         return {"ok": total - len(todo), "failed": len(todo), "errors": dict(errors), "attempts": tries,
-                "seconds": time.monotonic() - started, "with_cursor": with_cursor}
+                "seconds": time.monotonic() - started, "with_cursor": with_cursor,
+                "back": [round(t - started, 3) for t in opened_at]}
 
     async def op_churn(self, per_second, duration, away=(1.0, 10.0), seed=0, timeout=30.0, attempts=5):
         """People coming and going: ``per_second`` times a second for ``duration`` s, close a random open stream

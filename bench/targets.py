@@ -120,6 +120,8 @@ def merge_summaries(answers):
         for key in ("with_cursor", "attempts"):
             if key in a:
                 merged[key] = merged.get(key, 0) + a[key]
+        if "back" in a:
+            merged.setdefault("back", []).extend(a["back"])
     return merged
 
 

@@ -42,6 +42,8 @@ def run(run, target, groups, rate, seconds, drop_after, check=True):
     outcome = {"streams": dropped, "groups": len(groups), "reconnected": resume["ok"],
                "reconnect_attempts": resume.get("attempts"), "reconnect_failures": resume["errors"],
                "with_cursor": resume.get("with_cursor"), "reconnect_seconds": round(reconnected_in, 3),
+               # when each stream came back: the bulk against the stragglers
+               "back_ms": summary_ms(resume.get("back", [])),
                "rate": rate, "seconds": seconds, "send_errors": send_errors(results)}
     if check:
         expected = sum(len(groups[i][1]) for _c, i, status, _l in storm["results"] if status in (200, 201))
@@ -66,9 +68,18 @@ def run(run, target, groups, rate, seconds, drop_after, check=True):
             collect(run)
         outcome["resets"] = got["resets"]
         outcome["events"] = got["events"]
-        run.log(f"  {target.name}: {dropped} dropped, {resume['ok']} back in {reconnected_in:.2f} s; "
-                f"lost {outcome['lost']}, duplicated {outcome['duplicates']}, resets {outcome['resets']}, "
+        run.log(f"  {target.name}: {dropped} dropped, {resume['ok']} back in {reconnected_in:.2f} s "
+                f"({_back(outcome)}); lost {outcome['lost']}, duplicated {outcome['duplicates']}, "
+                f"resets {outcome['resets']}, "
                 f"delivery p99 {outcome['delivery_ms']['p99']} ms")
     else:
-        run.log(f"  {target.name}: {dropped} dropped, {resume['ok']} back in {reconnected_in:.2f} s")
+        run.log(f"  {target.name}: {dropped} dropped, {resume['ok']} back in {reconnected_in:.2f} s ({_back(outcome)})")
     return outcome
+
+
+def _back(outcome):
+    back = outcome["back_ms"]
+    if not back["count"]:
+        return "none back"
+    p50, p90, p99 = (back[q] / 1000 for q in ("p50", "p90", "p99"))
+    return f"half back in {p50:.2f} s, 90 % in {p90:.2f} s, 99 % in {p99:.2f} s"
