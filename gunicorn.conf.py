@@ -16,6 +16,10 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gevent"
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))  # gunicorn's default is 1000
+# Connections the kernel holds until a worker accepts them (gunicorn's default is 2048; the kernel caps it
+# at net.core.somaxconn). A reconnect storm brings every stream back at once: connections beyond the queue
+# are dropped or reset and come back seconds later.
+backlog = int(os.environ.get("GUNICORN_BACKLOG", "4096"))
 preload_app = False  # gevent patches after fork; clients and pools are made in each worker
 
 # With async workers `timeout` is a liveness check, not a request timeout: the master restarts a worker
