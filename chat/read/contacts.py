@@ -14,25 +14,28 @@ def contacts(conn, user_id: str) -> list[str]:
     return contacts_of(conn, [user_id]).get(str(user_id), [])
 
 
+def _wrote(person):
+    return sa.exists().where(messages.c.conversation_id == conversations.c.id, messages.c.sender_id == person)
+
+
+_mine, _theirs = memberships.alias("mine"), memberships.alias("theirs")
+# Built once: announcing presence runs it on every first stream a person opens, and building the statement
+# (its aliases and subqueries) cost more CPU than running it.
+_CONTACTS_OF = (
+    sa.select(_mine.c.user_id.label("person"), _theirs.c.user_id).distinct()
+    .join(_mine, _mine.c.conversation_id == _theirs.c.conversation_id)
+    .join(conversations, conversations.c.id == _theirs.c.conversation_id)
+    .where(_mine.c.user_id.in_(sa.bindparam("ids", expanding=True)), _theirs.c.user_id != _mine.c.user_id,
+           sa.or_(conversations.c.kind != "direct", sa.and_(_wrote(_mine.c.user_id), _wrote(_theirs.c.user_id)))))
+
+
 def contacts_of(conn, user_ids) -> dict[str, list[str]]:
     """``{user_id: contacts}`` for each of ``user_ids`` in one query (see ``contacts``); people with none are
     left out."""
     ids = list(dict.fromkeys(str(u) for u in user_ids))
     if not ids:
         return {}
-    mine, theirs = memberships.alias("mine"), memberships.alias("theirs")
-
-    def wrote(person):
-        return sa.exists().where(messages.c.conversation_id == conversations.c.id, messages.c.sender_id == person)
-
-    rows = conn.execute(
-        sa.select(mine.c.user_id.label("person"), theirs.c.user_id).distinct()
-        .join(mine, mine.c.conversation_id == theirs.c.conversation_id)
-        .join(conversations, conversations.c.id == theirs.c.conversation_id)
-        .where(mine.c.user_id.in_(ids), theirs.c.user_id != mine.c.user_id,
-               sa.or_(conversations.c.kind != "direct",
-                      sa.and_(wrote(mine.c.user_id), wrote(theirs.c.user_id)))))
     found = {}
-    for r in rows:
+    for r in conn.execute(_CONTACTS_OF, {"ids": ids}):
         found.setdefault(str(r.person), []).append(str(r.user_id))
     return found
