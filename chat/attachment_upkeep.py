@@ -1,4 +1,5 @@
-"""Upkeep: uploads never sent (``flask attachments prune``) and ended sessions, from the relay's upkeep hourly.
+"""Upkeep: uploads never sent (``flask attachments prune``) and ended sessions, from the relay's upkeep hourly;
+the uses of sessions and tokens that requests left to write (``sessions.write_uses``), every second.
 
 This module sits outside ``chat.actions`` and ``chat.delivery`` because it joins them: the delivery layer
 runs upkeep hooks but may not import the actions; the hook is registered here, at app creation.
@@ -23,9 +24,10 @@ def prune_command(older_than):
 def init_app(app):
     """Register the command, and the upkeep hooks on this app's relay (when delivery made one)."""
     from .actions.attachments import prune_unattached
-    from .actions.sessions import prune_ended
+    from .actions.sessions import prune_ended, write_uses
     from .delivery import add_upkeep_hook
 
     app.cli.add_command(attachments_cli)
+    add_upkeep_hook(app, 0, write_uses)
     add_upkeep_hook(app, PRUNE_EVERY_SECONDS, prune_unattached)
     add_upkeep_hook(app, PRUNE_EVERY_SECONDS, prune_ended)

@@ -243,6 +243,36 @@ def test_last_used_at_is_written_at_most_once_a_minute(app, alice, api_as):
     assert _token_row(a.token).last_used_at > first - timedelta(minutes=2)
 
 
+
+def test_a_server_leaves_uses_to_its_upkeep_which_writes_them_in_one_statement(app, alice, bob, api_as):
+    """A server's request does not wait for a write of its own: the upkeep writes the uses it was left."""
+    a, b = api_as(alice), api_as(bob)
+    assert "write_uses" in [hook.__name__ for hook in app.extensions["chat.relay"].upkeep_hooks]
+    app.config["DELIVERY_SYNC"] = False  # as a server runs (its relay's upkeep calls write_uses)
+    try:
+        assert a.get("/me").status_code == 200 and b.get("/me").status_code == 200
+        assert _token_row(a.token).last_used_at is None and _token_row(b.token).last_used_at is None
+        updates = []
+
+        def count(_conn, _cursor, statement, *_args):
+            if statement.lstrip().lower().startswith("update"):
+                updates.append(statement)
+        engine = app.extensions["chat.db"].engine
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            sessions.write_uses()
+            sessions.write_uses()  # nothing left to write
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        assert len(updates) == 1
+        first = _token_row(a.token).last_used_at
+        assert first is not None and _token_row(b.token).last_used_at is not None
+        a.get("/me")
+        sessions.write_uses()
+        assert _token_row(a.token).last_used_at == first  # within the minute: not written again
+    finally:
+        app.config["DELIVERY_SYNC"] = True
+
 # --- event streams: alive checks and the revocation event -------------------------------------------------
 
 def test_stream_alive_follows_the_session(app, alice):

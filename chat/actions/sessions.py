@@ -7,8 +7,10 @@ per-request check stays one query plus an occasional update.
 """
 import hashlib
 import secrets
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import ClassVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -93,12 +95,48 @@ def user_for_secret(secret):
     return {**user_dict(row), "email": row.email}, str(row.session_id)
 
 
+class _Uses:
+    """Uses of sessions and tokens waiting to be written: ``{table name: {row id: when}}`` (this process's)."""
+
+    lock = threading.Lock()
+    pending: ClassVar[dict] = {}
+
+
 def touch(table, row_id, last_used_at, now):
-    """Record use of a session or token, at most once a minute (it is on every request's path)."""
+    """Record use of a session or token, at most once a minute (it is on every request's path).
+
+    A server (``DELIVERY_SYNC`` off) leaves the write to its upkeep, ``write_uses``, within a second: the
+    request does not wait for a transaction of its own, and a crowd of streams signing in at once (a deploy,
+    a reconnect storm) writes one statement, not a transaction each. Elsewhere (tests, scripts, which run
+    no upkeep) it is written at once.
+    """
     if last_used_at is not None and now - last_used_at < TOUCH_EVERY:
         return
+    if not current_app.config["DELIVERY_SYNC"]:
+        with _Uses.lock:
+            _Uses.pending.setdefault(table.name, {})[row_id] = now
+        return
+    _write_uses(table, {row_id: now})
+
+
+def write_uses():
+    """Write the uses ``touch`` left for the upkeep: one statement per table, however many there are."""
+    with _Uses.lock:
+        pending, _Uses.pending = _Uses.pending, {}
+    for name, uses in pending.items():
+        _write_uses(_TOUCHED[name], uses)
+
+
+_TOUCHED = {sessions.name: sessions, api_tokens.name: api_tokens}
+
+
+def _write_uses(table, uses):
     with transaction() as conn:
-        conn.execute(table.update().where(table.c.id == row_id).values(last_used_at=now))
+        conn.execute(table.update()
+                     .where(table.c.id == sa.bindparam("row_id"),
+                            sa.or_(table.c.last_used_at.is_(None), table.c.last_used_at < sa.bindparam("used_at")))
+                     .values(last_used_at=sa.bindparam("used_at")),
+                     [{"row_id": row_id, "used_at": when} for row_id, when in uses.items()])
 
 
 def is_live(session_id):
