@@ -38,6 +38,34 @@ def test_a_token_given_up_with_a_grace_counts_until_it_lapses_and_is_reported_on
     assert presence.expired_users() == []
 
 
+def test_a_crowd_leaving_is_given_up_in_one_call_from_when_each_left_but_not_who_came_back(presence):
+    crowd = [f"person-{i}" for i in range(1500)]  # more than one script call's worth on Redis
+    for user_id in [*crowd, "back"]:
+        presence.connect(user_id, "worker-1", 30)
+    left_at = time.time()
+    presence.connect("back", "worker-1", 30)  # reopened after leaving, before the upkeep gave the token up
+    presence.leave_many({**{u: left_at for u in crowd}, "back": left_at}, "worker-1", 0.3, 30)
+    presence.leave_many({"nobody": left_at}, "worker-1", 0.3, 30)  # no token here: nothing to give up
+    assert presence.statuses(["person-0", "person-1499", "back"]) == {
+        "person-0": "online", "person-1499": "online", "back": "online"}  # the grace
+    assert presence.expired_users() == []
+    time.sleep(0.4)
+    assert presence.online_among([*crowd, "back", "nobody"]) == {"back"}
+    assert sorted(presence.expired_users() + presence.expired_users() + presence.expired_users()) == sorted(crowd)
+    assert presence.last_seen(["person-7"])["person-7"] == pytest.approx(left_at, abs=0.01)
+
+
+def test_closing_a_stream_on_a_server_waits_for_the_upkeep_to_give_the_token_up(swept, alice):
+    live = swept.extensions["chat.broker"].presence
+    token = presence_hooks.stream_opened(alice["id"])
+    presence_hooks.stream_closed(alice["id"], token)
+    time.sleep(0.4)  # past the grace: but nothing was given up yet, so she still counts
+    assert live.statuses([alice["id"]]) == {alice["id"]: "online"}
+    presence_hooks.give_up_left()
+    assert live.statuses([alice["id"]]) == {alice["id"]: "offline"}  # the grace counted from the close
+    presence_hooks.give_up_left()  # nothing left to give up
+
+
 def test_online_among_counts_live_tokens_and_graces_only(presence):
     presence.connect("ann", "worker-1", 30)
     presence.connect("bo", "worker-1", 30)

@@ -19,6 +19,24 @@ USERS_KEY = "presence:users"  # user -> when their newest token expires, for rea
 SEEN_KEY = "presence:seen"  # user -> when a stream of theirs was last opened, renewed or closed
 HELD_KEY = "presence:held"  # set while some process's streams queue to be set up: lapses wait to be reported
 EXPIRED_PER_LOOK = 500  # lapsed people reported by one look (the upkeep looks every RELAY_INTERVAL)
+LEAVE_PER_CALL = 1000  # people given up by one script call (``leave_many``)
+
+# KEYS: USERS_KEY, SEEN_KEY, then each person's token set. ARGV: the token, then per person: their id, the
+# latest expiry a renewal before the close could have set, the expiry the grace gives, when they left.
+# A token renewed later than that (the person came back here meanwhile) is left as it is.
+LEAVE = """
+local token = ARGV[1]
+for i = 3, #KEYS do
+  local j = 2 + (i - 3) * 4
+  local score = redis.call('ZSCORE', KEYS[i], token)
+  if score and tonumber(score) <= tonumber(ARGV[j + 1]) then
+    redis.call('ZADD', KEYS[i], 'LT', ARGV[j + 2], token)
+    redis.call('ZADD', KEYS[1], 'LT', ARGV[j + 2], ARGV[j])
+    redis.call('ZADD', KEYS[2], ARGV[j + 3], ARGV[j])
+  end
+end
+return 0
+"""
 
 
 def status_of(live, away):
@@ -93,6 +111,17 @@ class MemoryPresence:
                 self._tokens.pop(user_id, None)
                 return had
             return False
+
+    def leave_many(self, closed, token, grace, ttl):
+        """``disconnect`` with ``grace`` for many people at once, each counted from when their last stream
+        here closed (``closed``: ``{user_id: unix time}``), and only for a token not renewed since then (one
+        reopened meanwhile keeps its full ``ttl``)."""
+        with self._lock:
+            for user_id, closed_at in closed.items():
+                tokens = self._tokens.get(user_id, {})
+                if token in tokens and tokens[token] <= closed_at + ttl:
+                    tokens[token] = min(tokens[token], closed_at + grace)
+                    self._seen[user_id] = closed_at
 
     def set_away(self, user_id, away, ttl):
         with self._lock:
@@ -223,6 +252,18 @@ class RedisPresence:
             self._client().zrem(self._prefix + USERS_KEY, user_id)
             return True
         return False
+
+    def leave_many(self, closed, token, grace, ttl):
+        """See ``MemoryPresence.leave_many``: one round trip per ``LEAVE_PER_CALL`` people."""
+        people = list(closed.items())
+        for start in range(0, len(people), LEAVE_PER_CALL):
+            chunk = people[start:start + LEAVE_PER_CALL]
+            keys = [self._prefix + USERS_KEY, self._prefix + SEEN_KEY]
+            keys += [self._prefix + PRESENCE_KEY.format(user_id) for user_id, _ in chunk]
+            args = [token]
+            for user_id, closed_at in chunk:
+                args += [user_id, repr(closed_at + ttl), repr(closed_at + grace), repr(closed_at)]
+            self._client().eval(LEAVE, len(keys), *keys, *args)
 
     def set_away(self, user_id, away, ttl):
         if away:

@@ -41,10 +41,11 @@ HOLD_SECONDS = 30
 class LocalStreams:
     """This process's streams per person, and its one presence token (made after fork)."""
 
-    __slots__ = ("counts", "lock", "pid", "renewed", "token")
+    __slots__ = ("counts", "left", "lock", "pid", "renewed", "token")
 
     def __init__(self):
         self.counts = {}  # user_id -> streams open here
+        self.left = {}    # user_id -> when their last stream here closed, until the upkeep gives the token up
         self.lock = threading.Lock()
         self.pid = os.getpid()
         self.token = f"{self.pid}-{secrets.token_hex(6)}"
@@ -55,6 +56,7 @@ class LocalStreams:
         with self.lock:
             count = self.counts.get(user_id, 0)
             self.counts[user_id] = count + 1
+            self.left.pop(user_id, None)
             return count == 0
 
     def closed(self, user_id):
@@ -66,6 +68,18 @@ class LocalStreams:
                 return False
             self.counts.pop(user_id, None)
             return count == 0
+
+    def leave(self, user_id):
+        """Note that the person's last stream here closed just now (see ``give_up_left``)."""
+        with self.lock:
+            if user_id not in self.counts:
+                self.left[user_id] = time.time()
+
+    def take_left(self):
+        """``{user_id: when they left}`` of those noted, and forget them."""
+        with self.lock:
+            left, self.left = self.left, {}
+            return left
 
     def users(self):
         with self.lock:
@@ -82,11 +96,28 @@ def stream_opened(user_id):
 
 
 def stream_closed(user_id, token):
+    """Count a stream gone. With a grace (servers), the token is given up by the upkeep, within a second
+    (``give_up_left``): thousands of streams closing at once (a deploy, a network blip) would otherwise each
+    take a Redis round trip and a pooled connection from the streams coming back. Without one (tests), the
+    person is given up, and if it was their last stream anywhere announced offline, at once."""
     local = _local()
     if local.token != token or not local.closed(user_id):
         return  # another stream of theirs is open here (or the token is from before a fork)
-    if quietly(_presence().disconnect, user_id, token, _grace()) is True:
+    grace = _grace()
+    if grace:
+        local.leave(user_id)
+    elif quietly(_presence().disconnect, user_id, token, 0) is True:
         announce(user_id)
+
+
+def give_up_left():
+    """Give up, in one round trip, the tokens of the people whose last stream here closed since the last
+    call, each with its grace counted from the close (a token renewed since, by a stream reopened here, is
+    kept)."""
+    local = _local()
+    left = local.take_left()
+    if left:
+        quietly(_presence().leave_many, left, local.token, GRACE_SECONDS, _ttl())
 
 
 def reap_lapsed():
@@ -94,6 +125,7 @@ def reap_lapsed():
     heartbeat, renew this process's tokens in one round trip (and announce anyone whose token had lapsed
     meanwhile, e.g. across a Redis restart); announce offline the people whose tokens all lapsed (closed past
     their grace, or a crashed process's)."""
+    give_up_left()
     local = _local()
     if time.monotonic() - local.renewed >= _heartbeat():
         local.renewed = time.monotonic()

@@ -4,7 +4,7 @@ import logging
 import threading
 import time
 
-from . import start
+from . import presence_hooks, start
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +28,6 @@ def _close_streams_on_exit(worker, app):
     broker = app.extensions["chat.broker"]
     log.info("worker %s stopping: closing %d streams", worker.pid, broker.local_count())
     broker.close_streams()
+    time.sleep(STOP_DELAY)  # the streams end, each noting who left; their tokens then get their grace, not a TTL
+    with app.app_context():
+        presence_hooks.give_up_left()
