@@ -8,6 +8,8 @@ from werkzeug.datastructures import FileStorage
 from chat.actions import attachments, conversations, members, messages
 from chat.errors import Forbidden, NotFound
 
+from .sql_support import statements_run
+
 NO_SUCH = "00000000-0000-4000-8000-000000000000"
 
 
@@ -170,8 +172,6 @@ def test_unread_is_capped_for_display(app, alice, bob):
 
 
 def test_list_costs_a_constant_number_of_queries(app, alice, bob, carol):
-    import sqlalchemy as sa
-
     from chat.actions import inbox
     from chat.db import get_db
     groups = []
@@ -180,14 +180,8 @@ def test_list_costs_a_constant_number_of_queries(app, alice, bob, carol):
         messages.send_message(bob["id"], groups[-1]["id"], "hello")
 
     def data_queries():
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        engine = get_db().engine
-        sa.event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with statements_run(get_db().engine) as statements:
             assert len(inbox.list_conversations(alice["id"])) == 12
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", listener)
         return [s for s in statements if "set_config" not in s and not s.startswith("BEGIN")]
     found = data_queries()
     assert len(found) == 2, found  # rows and members: not one per conversation (no last message has files)

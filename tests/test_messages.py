@@ -13,6 +13,8 @@ from chat.schema import conversations as conversations_table
 from chat.schema import messages as messages_table
 from chat.schema import outbox, utcnow
 
+from .sql_support import statements_run
+
 
 def send(api, cid, body, **extra):
     return api.post(f"/conversations/{cid}/messages", json={"body": body, **extra})
@@ -219,16 +221,8 @@ def test_the_plain_send_and_the_full_send_give_the_same_message(app, api_as, ali
     (``public.append_message``); either way the answer, the stored message and the outbox row agree."""
     a = api_as(alice)
     send(a, direct["id"], "warm the pool")
-    engine = app.extensions["chat.db"].engine
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(app.extensions["chat.db"].engine) as statements:
         sent = send(a, direct["id"], body, client_id="same-1", metadata={"k": [1, "two"]}).json
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
     if app.extensions["chat.db"].is_postgres:
         calls = [s for s in statements if "append_message" in s]
         assert len(calls) == (1 if one_statement else 0)

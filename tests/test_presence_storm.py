@@ -9,12 +9,12 @@ import time
 
 import pytest
 import redis
-import sqlalchemy as sa
 
 from chat.actions import members
 from chat.delivery import admission, presence_hooks, stream
 from chat.delivery.presence import MemoryPresence, RedisPresence
 
+from .sql_support import starting_with, statements_run
 from .test_events_api import open_stream
 
 
@@ -211,17 +211,9 @@ def test_a_crowds_lapses_take_one_query_and_reach_only_contacts_who_are_online(c
     for user_id, token in tokens.items():
         presence_hooks.stream_closed(user_id, token)
     time.sleep(0.4)
-    selects = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.append(statement)
-    engine = swept.extensions["chat.db"].engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(swept.extensions["chat.db"].engine) as statements:
         presence_hooks.reap_lapsed()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+    selects = starting_with(statements, "select")
     assert len(selects) == 1, selects  # both people's contacts in one query
     assert sorted((e.type, e.data["user_id"], e.data["status"]) for e in rec.take(alice)) == sorted(
         [("presence", bob["id"], "offline"), ("presence", carol["id"], "offline")])

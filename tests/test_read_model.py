@@ -1,6 +1,5 @@
 """The read model (chat.read): one conversation shape for the API, the pages and the events."""
 import io
-from contextlib import contextmanager
 
 import sqlalchemy as sa
 from PIL import Image
@@ -11,18 +10,7 @@ from chat.delivery import fanout
 from chat.read import conversations as read
 from chat.schema import outbox
 
-
-@contextmanager
-def counting_queries(app):
-    engine, count = app.extensions["chat.db"].engine, [0]
-
-    def one(*_):
-        count[0] += 1
-    sa.event.listen(engine, "before_cursor_execute", one)
-    try:
-        yield count
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", one)
+from .sql_support import starting_with, statements_run
 
 
 def people(n, prefix):
@@ -72,25 +60,13 @@ def test_the_fan_out_reads_in_a_fixed_number_of_queries_whatever_the_group_size(
         with app.extensions["chat.db"].transaction() as conn:
             rows = conn.execute(sa.select(outbox).where(outbox.c.conversation_id == group["id"])
                                 .order_by(outbox.c.id)).all()
-        with app.extensions["chat.db"].transaction() as conn, counting_queries(app) as count:
+        db = app.extensions["chat.db"]
+        with db.transaction() as conn, statements_run(db.engine) as seen:
             expanded = fanout.expand(conn, rows)
         assert sum(len(deliveries) for _, _, deliveries in expanded) > size  # everyone heard of something
-        return count[0]
+        return len(seen)
     # A few members are counted one by one in SQL, many from the tail: one query fewer, never one per member.
     assert queries_for(3) <= queries_for(40) == queries_for(80)
-
-
-@contextmanager
-def statements(app):
-    engine, seen = app.extensions["chat.db"].engine, []
-
-    def one(_conn, _cursor, statement, *_):
-        seen.append(" ".join(statement.split()).lower())
-    sa.event.listen(engine, "before_cursor_execute", one)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", one)
 
 
 def _picture(user):
@@ -102,18 +78,18 @@ def _picture(user):
 def test_a_page_reads_attachments_only_when_one_of_its_messages_has_some(app, alice, bob, direct):
     for i in range(3):
         messages.send_message(alice["id"], direct["id"], f"plain {i}")
-    with statements(app) as seen:
+    with statements_run(app.extensions["chat.db"].engine) as seen:
         page = history.page_messages(bob["id"], direct["id"])
     assert [m["attachments"] for m in page["messages"]] == [[], [], []]
-    assert not [s for s in seen if s.startswith("select attachments.")]
+    assert not starting_with(seen, "select attachments.")
 
     picture = _picture(bob)
     sent, _ = messages.send_message(bob["id"], direct["id"], "look", kind="image", attachment_ids=[picture["id"]])
     messages.send_message(alice["id"], direct["id"], "nice")
-    with statements(app) as seen:
+    with statements_run(app.extensions["chat.db"].engine) as seen:
         page = history.page_messages(alice["id"], direct["id"])
     assert [[a["id"] for a in m["attachments"]] for m in page["messages"]] == [[], [], [], [picture["id"]], []]
-    assert len([s for s in seen if s.startswith("select attachments.")]) == 1
+    assert len(starting_with(seen, "select attachments.")) == 1
     assert page["messages"][3] == sent
 
     listed = inbox.list_conversations(alice["id"])[0]["last_message"]

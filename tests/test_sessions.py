@@ -15,6 +15,7 @@ from chat.db import transaction
 from chat.schema import api_tokens, utcnow
 from chat.schema import sessions as sessions_table
 
+from .sql_support import starting_with, statements_run
 from .test_events_api import open_stream
 from .web_support import WebClient, text
 
@@ -252,18 +253,10 @@ def test_a_server_leaves_uses_to_its_upkeep_which_writes_them_in_one_statement(a
     try:
         assert a.get("/me").status_code == 200 and b.get("/me").status_code == 200
         assert _token_row(a.token).last_used_at is None and _token_row(b.token).last_used_at is None
-        updates = []
-
-        def count(_conn, _cursor, statement, *_args):
-            if statement.lstrip().lower().startswith("update"):
-                updates.append(statement)
-        engine = app.extensions["chat.db"].engine
-        sa.event.listen(engine, "before_cursor_execute", count)
-        try:
+        with statements_run(app.extensions["chat.db"].engine) as statements:
             sessions.write_uses()
             sessions.write_uses()  # nothing left to write
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", count)
+        updates = starting_with(statements, "update")
         assert len(updates) == 1
         first = _token_row(a.token).last_used_at
         assert first is not None and _token_row(b.token).last_used_at is not None
