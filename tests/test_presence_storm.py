@@ -27,9 +27,14 @@ def presence(request):
     return RedisPresence(lambda: client)
 
 
+def leave(presence, user_id, token, grace):
+    """``user_id``'s last stream under ``token`` closed just now, as the upkeep gives it up."""
+    presence.leave_many({user_id: time.time()}, token, grace, 30)
+
+
 def test_a_token_given_up_with_a_grace_counts_until_it_lapses_and_is_reported_once(presence):
     assert presence.connect("ann", "worker-1", 30) is True
-    assert presence.disconnect("ann", "worker-1", grace=0.3) is False  # nothing to announce yet
+    leave(presence, "ann", "worker-1", 0.3)  # nothing to announce yet
     assert presence.statuses(["ann"]) == {"ann": "online"}
     assert presence.expired_users() == []
     time.sleep(0.4)
@@ -69,7 +74,7 @@ def test_closing_a_stream_on_a_server_waits_for_the_upkeep_to_give_the_token_up(
 def test_online_among_counts_live_tokens_and_graces_only(presence):
     presence.connect("ann", "worker-1", 30)
     presence.connect("bo", "worker-1", 30)
-    presence.disconnect("bo", "worker-1", grace=0.3)  # still counts, for now
+    leave(presence, "bo", "worker-1", 0.3)  # still counts, for now
     presence.connect("cy", "worker-1", 30)
     presence.disconnect("cy", "worker-1")  # gone at once
     assert presence.online_among(["ann", "bo", "cy", "nobody"]) == {"ann", "bo"}
@@ -82,10 +87,10 @@ def test_a_crowd_that_lapsed_together_is_reported_once_each(presence):
     crowd = [f"person-{i}" for i in range(30)]
     for user_id in crowd:
         presence.connect(user_id, "worker-1", 30)
-        presence.disconnect(user_id, "worker-1", grace=0.2)
+        leave(presence, user_id, "worker-1", 0.2)
     presence.connect("ann", "worker-1", 30)
     presence.connect("ann", "worker-2", 30)
-    presence.disconnect("ann", "worker-1", grace=0.2)  # her other tab stays
+    leave(presence, "ann", "worker-1", 0.2)  # her other tab stays
     time.sleep(0.3)
     assert sorted(presence.expired_users()) == sorted(crowd)
     assert presence.expired_users() == []
@@ -94,7 +99,7 @@ def test_a_crowd_that_lapsed_together_is_reported_once_each(presence):
 
 def test_a_token_taken_again_within_the_grace_is_not_a_first(presence):
     presence.connect("ann", "worker-1", 30)
-    presence.disconnect("ann", "worker-1", grace=0.3)
+    leave(presence, "ann", "worker-1", 0.3)
     assert presence.connect("ann", "worker-1", 30) is False  # back in time: nobody needs telling
     time.sleep(0.4)
     assert presence.expired_users() == []
@@ -104,7 +109,7 @@ def test_a_token_taken_again_within_the_grace_is_not_a_first(presence):
 def test_another_tab_keeps_a_person_online_past_the_grace(presence):
     presence.connect("ann", "worker-1", 30)
     presence.connect("ann", "worker-2", 30)
-    presence.disconnect("ann", "worker-1", grace=0.2)
+    leave(presence, "ann", "worker-1", 0.2)
     time.sleep(0.3)
     assert presence.expired_users() == []
     assert presence.statuses(["ann"]) == {"ann": "online"}
@@ -133,7 +138,7 @@ def test_a_token_that_lapsed_unreported_is_not_a_first_until_reported(presence):
     assert presence.statuses(["ann"]) == {"ann": "offline"}
     assert presence.connect("ann", "worker-2", 30) is False  # nobody was told she left: nothing to say
     assert presence.expired_users() == []  # and the sweep finds her live
-    presence.disconnect("ann", "worker-2", grace=0.1)
+    leave(presence, "ann", "worker-2", 0.1)
     time.sleep(0.2)
     assert presence.expired_users() == ["ann"]  # told offline…
     assert presence.connect("ann", "worker-1", 30) is True  # …so back is news

@@ -93,19 +93,15 @@ class MemoryPresence:
                 self._seen[user_id] = now
             return back
 
-    def disconnect(self, user_id, token, grace=0):
-        """Give up a token, at once or after ``grace`` seconds; True if the person is offline now because
-        of it (with a grace, never: ``expired_users`` reports them once it lapses)."""
+    def disconnect(self, user_id, token):
+        """Give up a token at once (``leave_many`` gives one up after a grace); True if the person is offline
+        now because of it."""
         with self._lock:
             now = time.time()
             tokens = self._tokens.get(user_id, {})
             had = token in tokens
             if had:
                 self._seen[user_id] = now
-            if grace > 0:
-                if had:
-                    tokens[token] = min(tokens[token], now + grace)
-                return False
             tokens.pop(token, None)
             if not self._live(user_id, now):
                 self._tokens.pop(user_id, None)
@@ -113,9 +109,10 @@ class MemoryPresence:
             return False
 
     def leave_many(self, closed, token, grace, ttl):
-        """``disconnect`` with ``grace`` for many people at once, each counted from when their last stream
-        here closed (``closed``: ``{user_id: unix time}``), and only for a token not renewed since then (one
-        reopened meanwhile keeps its full ``ttl``)."""
+        """Give up ``token`` after a ``grace`` for many people at once, each counted from when their last
+        stream under it closed (``closed``: ``{user_id: unix time}``), and only where the token was not renewed
+        since (a stream reopened meanwhile keeps its full ``ttl``). Nothing is announced: ``expired_users``
+        reports each person once their last token lapses."""
         with self._lock:
             for user_id, closed_at in closed.items():
                 tokens = self._tokens.get(user_id, {})
@@ -229,18 +226,9 @@ class RedisPresence:
         pending = found[4 * len(user_ids)]
         return [u for i, u in enumerate(user_ids) if found[4 * i + 1] == 0 and pending[i] is None]
 
-    def disconnect(self, user_id, token, grace=0):
-        """Give up a token, at once or after ``grace`` seconds; True if the person is offline now because
-        of it (with a grace, never: ``expired_users`` reports them once it lapses)."""
+    def disconnect(self, user_id, token):
+        """See ``MemoryPresence.disconnect``."""
         key = self._prefix + PRESENCE_KEY.format(user_id)
-        if grace > 0:
-            now = time.time()
-            pipe = self._client().pipeline(transaction=True)
-            pipe.zadd(key, {token: now + grace}, xx=True, lt=True)
-            pipe.zadd(self._prefix + USERS_KEY, {user_id: now + grace}, lt=True)  # looked at once it lapses
-            pipe.zadd(self._prefix + SEEN_KEY, {user_id: now})
-            pipe.execute()
-            return False
         pipe = self._client().pipeline(transaction=True)
         pipe.zrem(key, token)
         pipe.zremrangebyscore(key, "-inf", time.time())

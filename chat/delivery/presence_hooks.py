@@ -106,7 +106,7 @@ def stream_closed(user_id, token):
     grace = _grace()
     if grace:
         local.leave(user_id)
-    elif quietly(_presence().disconnect, user_id, token, 0) is True:
+    elif quietly(_presence().disconnect, user_id, token) is True:
         announce(user_id)
 
 
