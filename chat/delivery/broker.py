@@ -48,10 +48,11 @@ def _gevent_patched():
 
 
 def make_queue(maxsize):
-    """A bounded queue: gevent's under a gevent server (lighter), the standard library's otherwise."""
+    """A bounded queue: a ``Mailbox`` under a gevent server (light while empty), the standard library's
+    otherwise (threads)."""
     if _gevent_patched():
-        import gevent.queue
-        return gevent.queue.Queue(maxsize)
+        from .mailbox import Mailbox
+        return Mailbox(maxsize)
     return queue.Queue(maxsize)
 
 
