@@ -287,3 +287,20 @@ def test_more_streams_than_allowed_end_the_oldest_and_keep_the_rest(app_fast, ap
         reader.read_blocks(lambda blocks: any(b["event"] == "message.created" for b in blocks))
     for response in (newest, other, middle, oldest):
         response.close()
+
+
+def test_a_stream_does_not_keep_the_catch_up_it_sent(app_fast, api_as, alice, bob, book_club):
+    """A resume's catch-up can be long, and a stream then idles for hours: the text is let go once sent."""
+    from chat.delivery.sse import json_render
+    from chat.delivery.stream import EventStream, current_cursor
+    cursor = current_cursor(bob["id"])
+    for i in range(20):
+        api_as(alice).post(f"/conversations/{book_club['id']}/messages", json={"body": f"{i} " + "x" * 500})
+    body = EventStream(app_fast, bob["id"], json_render, heartbeat=0.2).run(cursor)
+    try:
+        assert next(body).count(b"event: message.created") == 20
+        assert next(body) == b": ping\n\n"  # the next thing it sent: it went back to waiting in between
+        kept = {name: value for name, value in body.gi_frame.f_locals.items() if isinstance(value, (str, bytes))}
+        assert all(len(value) < 100 for value in kept.values()), {k: len(v) for k, v in kept.items()}
+    finally:
+        body.close()

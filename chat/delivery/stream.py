@@ -120,9 +120,11 @@ class EventStream:
             if turn is not None:
                 turn.release()  # set up: the writing, however slow the client, is not the gate's business
             yield first.encode()
+            first = None  # a resume's catch-up can be long: not kept for the stream's life
             last_write = last_check = time.monotonic()
             backoff, retry_at = PENDING_RETRY, last_write + PENDING_RETRY
             while not sub.closed:
+                item = out = None  # what was last sent is not kept while waiting (memory per stream)
                 now = time.monotonic()
                 wait = self.heartbeat - (now - last_write)
                 if self.pending:
