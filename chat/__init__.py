@@ -38,6 +38,8 @@ def create_app(test_config=None, instance_path=None):
     api.init_app(app)
     delivery.init_app(app)
     web.init_app(app)
+    from .delivery.setup_aside import set_up_aside
+    set_up_aside(app)  # after every route is known: the stream routes' set-ups run in a greenlet of their own
     from . import attachment_upkeep
     attachment_upkeep.init_app(app)  # after delivery: it hooks into the relay's upkeep
     return app

@@ -44,6 +44,7 @@ def admission(view):
         if g.pop("stream_turn", None) is not None:  # no stream took it (401, 429, …)
             turn.release()
         return response
+    admitted.opens_stream = True  # see ``setup_aside``
     return admitted
 
 
