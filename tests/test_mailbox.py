@@ -25,8 +25,9 @@ def test_items_come_out_in_order_and_a_full_mailbox_refuses_more():
     assert box.get_nowait() == "e"
 
 
-def test_an_unbounded_mailbox_takes_any_number():
-    box = Mailbox()
+@pytest.mark.parametrize("maxsize", [0, -1])
+def test_an_unbounded_mailbox_takes_any_number(maxsize):
+    box = Mailbox(maxsize)  # as with queue.Queue: 0 or less is no bound
     for i in range(5000):
         box.put_nowait(i)
     assert box.qsize() == 5000

@@ -20,7 +20,7 @@ class Mailbox:
     __slots__ = ("_items", "_ready", "maxsize")
 
     def __init__(self, maxsize=0):
-        self.maxsize = maxsize  # 0: unbounded, as with queue.Queue
+        self.maxsize = maxsize  # 0 or less: unbounded, as with queue.Queue
         self._items = None      # a deque while there are items; set whenever _items is not None
         self._ready = Event()
 
@@ -29,7 +29,7 @@ class Mailbox:
         if items is None:
             self._items = items = deque()
             self._ready.set()
-        elif self.maxsize and len(items) >= self.maxsize:
+        elif 0 < self.maxsize <= len(items):
             raise queue.Full
         items.append(item)
 
