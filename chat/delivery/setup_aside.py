@@ -9,7 +9,8 @@ than a greenlet that never went deep (measured with 10,000 greenlets: 17.1 again
 So under gevent, a request to a stream route is dispatched, and its body run up to its first chunk (the whole
 set-up: see ``EventStream.run``), in a greenlet that ends there and takes those pages with it. The server's
 greenlet for the connection then only writes that chunk and runs the stream's loop. Elsewhere (threads, the
-test client) the app is called as it is.
+test client) the app is called as it is. Measured at 10,000 idle streams (``python -m bench run --only idle``):
+24.7 KB of memory a stream before, 21.0 KB after, against the null SSE server's 18.5 KB.
 """
 from .broker import _gevent_patched
 
