@@ -71,7 +71,8 @@ def test_bodies_come_through_whole_and_closing_reaches_them():
             self.closed = True
 
     for body in (Body([b"a", b"b", b"c"]), Body([b"only"]), Body()):
-        response = gevent.spawn(SetUpAside(lambda e, s: body, {"/events"}), _environ(), _start_response).get()
+        wsgi = SetUpAside(lambda environ, start_response, body=body: body, {"/events"})
+        response = gevent.spawn(wsgi, _environ(), _start_response).get()
         assert list(response) == list(body)
         response.close()
         assert body.closed
