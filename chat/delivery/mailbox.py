@@ -1,4 +1,4 @@
-"""A stream's queue of live events under gevent, at a twentieth of the memory of gevent's ``Queue``.
+"""A stream's queue of live events under gevent, at under a tenth of the memory of gevent's ``Queue``.
 
 An open stream holds its queue for hours, and the queue is empty nearly all that time. gevent's ``Queue``
 keeps three deques for its whole life (its items, waiting getters, waiting putters): about 3.4 KB, an

@@ -4,7 +4,8 @@ CPython keeps each greenlet's Python frames on a data stack of its own, in chunk
 resident once touched, for as long as the greenlet lives. Setting a stream up goes deep: Flask's dispatch,
 signing in through SQLAlchemy and psycopg, reading the log from Redis, counting presence. The stream then
 waits for hours a few frames deep, but the pages its set-up touched stayed with it: about 9 KB more a stream
-than a greenlet that never went deep (measured with 10,000 greenlets: 17.1 against 8.2 KB each).
+than a greenlet that never went deep (measured with 10,000 greenlets: 17.1 against 8.0 KB each, and 8.2 KB
+when their deep part ran in a greenlet of its own).
 
 So under gevent, a request to a stream route is dispatched, and its body run up to its first chunk (the whole
 set-up: see ``EventStream.run``), in a greenlet that ends there and takes those pages with it. The server's
