@@ -132,6 +132,22 @@ def test_renewing_many_in_one_go_says_who_was_reported_offline(presence):
     assert presence.refresh_many([], "worker-1", 30) == []
 
 
+def test_a_crowd_is_renewed_across_several_script_calls_in_order(presence):
+    crowd = [f"person-{i}" for i in range(1200)]  # more than two script calls' worth on Redis
+    news = {"person-3", "person-499", "person-500", "person-1199"}  # at the edges of the calls
+    for user_id in crowd:
+        if user_id not in news:
+            presence.connect(user_id, "worker-1", 0.2)
+    time.sleep(0.3)  # the rest lapsed, nobody told yet
+    before = time.time()
+    assert presence.refresh_many(crowd, "worker-1", 30) == sorted(news, key=crowd.index)
+    assert presence.online_among(crowd) == set(crowd)
+    assert presence.expired_users() == []
+    seen = presence.last_seen(["person-0", "person-1199"])
+    assert seen == {"person-0": pytest.approx(time.time(), abs=1), "person-1199": pytest.approx(time.time(), abs=1)}
+    assert all(when >= before for when in seen.values())
+
+
 def test_a_token_that_lapsed_unreported_is_not_a_first_until_reported(presence):
     presence.connect("ann", "worker-1", 0.2)  # its process died: never renewed, never given up
     time.sleep(0.3)

@@ -20,6 +20,7 @@ SEEN_KEY = "presence:seen"  # user -> when a stream of theirs was last opened, r
 HELD_KEY = "presence:held"  # set while some process's streams queue to be set up: lapses wait to be reported
 EXPIRED_PER_LOOK = 500  # lapsed people reported by one look (the upkeep looks every RELAY_INTERVAL)
 LEAVE_PER_CALL = 1000  # people given up by one script call (``leave_many``)
+RENEW_PER_CALL = 500  # people renewed by one script call (``refresh_many``; it holds Redis for ~4 ms)
 
 # KEYS: USERS_KEY, SEEN_KEY, then each person's token set. ARGV: the token, then per person: their id, the
 # latest expiry a renewal before the close could have set, the expiry the grace gives, when they left.
@@ -36,6 +37,26 @@ for i = 3, #KEYS do
   end
 end
 return 0
+"""
+
+# KEYS: USERS_KEY, SEEN_KEY, then each person's token set. ARGV: the token, now, the token's new expiry, the
+# token set's TTL in seconds, then each person's id. Returns those others were told are offline: no live
+# token, and not waiting in USERS_KEY to be reported (reported lapsed already, or lost with a restart).
+RENEW = """
+local token, now, expiry, keep = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local back = {}
+for i = 3, #KEYS do
+  local user = ARGV[i + 2]
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  if redis.call('ZCARD', KEYS[i]) == 0 and not redis.call('ZSCORE', KEYS[1], user) then
+    back[#back + 1] = user
+  end
+  redis.call('ZADD', KEYS[i], expiry, token)
+  redis.call('EXPIRE', KEYS[i], keep)
+  redis.call('ZADD', KEYS[1], 'GT', expiry, user)
+  redis.call('ZADD', KEYS[2], now, user)
+end
+return back
 """
 
 
@@ -205,26 +226,24 @@ class RedisPresence:
         pipe.execute()
 
     def refresh_many(self, user_ids, token, ttl):
-        """Renew ``token`` for each of ``user_ids`` in one round trip; returns those others were told are
-        offline: no live token, and not waiting in ``USERS_KEY`` to be reported (reported lapsed already, or
-        lost with a Redis restart)."""
-        user_ids = list(user_ids)
-        if not user_ids:
-            return []
+        """Renew ``token`` for each of ``user_ids``, one round trip per ``RENEW_PER_CALL`` people; returns those
+        others were told are offline: no live token, and not waiting in ``USERS_KEY`` to be reported
+        (reported lapsed already, or lost with a Redis restart).
+
+        A script, not a pipeline: every worker renews all of its people once a heartbeat, and packing four
+        commands a person in Python cost 30-45 µs of CPU each (150-230 ms for 5,000 people, about an eighth of
+        what a server holding 10,000 idle streams spent); a script call's arguments are packed in C."""
+        user_ids = [str(u) for u in user_ids]
         now = time.time()
-        pipe = self._client().pipeline(transaction=False)
-        for user_id in user_ids:
-            key = self._prefix + PRESENCE_KEY.format(user_id)
-            pipe.zremrangebyscore(key, "-inf", now)
-            pipe.zcard(key)
-            pipe.zadd(key, {token: now + ttl})
-            pipe.expire(key, int(ttl) + 1)
-        pipe.zmscore(self._prefix + USERS_KEY, user_ids)
-        pipe.zadd(self._prefix + USERS_KEY, {u: now + ttl for u in user_ids}, gt=True)
-        pipe.zadd(self._prefix + SEEN_KEY, {u: now for u in user_ids})
-        found = pipe.execute()
-        pending = found[4 * len(user_ids)]
-        return [u for i, u in enumerate(user_ids) if found[4 * i + 1] == 0 and pending[i] is None]
+        back = []
+        for start in range(0, len(user_ids), RENEW_PER_CALL):
+            chunk = user_ids[start:start + RENEW_PER_CALL]
+            keys = [self._prefix + USERS_KEY, self._prefix + SEEN_KEY]
+            keys += [self._prefix + PRESENCE_KEY.format(user_id) for user_id in chunk]
+            found = self._client().eval(RENEW, len(keys), *keys, token, repr(now), repr(now + ttl),
+                                        int(ttl) + 1, *chunk)
+            back += [u.decode() if isinstance(u, bytes) else u for u in found]
+        return back
 
     def disconnect(self, user_id, token):
         """See ``MemoryPresence.disconnect``."""
