@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql
 
 from ..db import get_db, transaction
 from ..errors import NotFound
@@ -151,18 +152,25 @@ def token_is_live(token_id):
         return conn.execute(_TOKEN_IS_LIVE, {"id": token_id, "now": utcnow()}).first() is not None
 
 
-LIVE_AMONG_CHUNK = 1000  # ids per query when checking many (SQLite limits a statement's parameters)
+LIVE_AMONG_CHUNK = 1000  # ids per query on SQLite, which limits a statement's parameters
 _LIVE_AMONG = {table.name: sa.select(table.c.id).where(table.c.id.in_(sa.bindparam("ids", expanding=True)),
                                                        _live(table, _NOW))
                for table in (sessions, api_tokens)}
+# On Postgres the ids go as one array: an expanding IN renders, and psycopg parses, a placeholder per id,
+# which cost more CPU than the query (10 against 5 ms for 1,000 ids).
+_LIVE_AMONG_ARRAY = {table.name: sa.select(table.c.id).where(
+    table.c.id == sa.func.any(sa.bindparam("ids", type_=postgresql.ARRAY(table.c.id.type))), _live(table, _NOW))
+    for table in (sessions, api_tokens)}
 
 
 def live_among(kind, ids):
     """The ids among ``ids`` of sessions (``kind`` "sessions") or bearer tokens ("api_tokens") that are
-    neither revoked nor expired: the heartbeat checks of a process's open streams, batched into one query per
-    thousand instead of one per stream."""
+    neither revoked nor expired: the heartbeat checks of a process's open streams, batched into one query
+    (on SQLite one per thousand) instead of one per stream."""
     ids, live, now = list(ids), set(), utcnow()
     with one_read() as conn:
+        if conn.dialect.name == "postgresql":
+            return {str(i) for i in conn.execute(_LIVE_AMONG_ARRAY[kind], {"ids": ids, "now": now}).scalars()}
         for start in range(0, len(ids), LIVE_AMONG_CHUNK):
             chunk = ids[start:start + LIVE_AMONG_CHUNK]
             live.update(str(i) for i in conn.execute(_LIVE_AMONG[kind], {"ids": chunk, "now": now}).scalars())
