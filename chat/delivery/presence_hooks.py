@@ -8,8 +8,8 @@ change of someone's status is announced, as a live-only ``presence`` event, to t
 never an error for the stream.
 
 Cheap when streams come and go in crowds (a reconnect storm, a deploy): a process holds one token per
-person, however many of their streams it serves, and renews all of its tokens in one round trip per
-heartbeat instead of one per stream. A person's last stream here gives the token up with a grace
+person, however many of their streams it serves, and renews all of its tokens once a heartbeat, one script
+call per 500 people, instead of a round trip per stream. A person's last stream here gives the token up with a grace
 (``GRACE_SECONDS``): a stream reopened within it announces nothing, and only a person who stays away is
 announced offline, by the upkeep, once the grace has passed — and not while this process's streams queue to
 be set up (``admission.crowded``), when many are on their way back. Announcing "online" happens only for a
