@@ -116,12 +116,25 @@ def test_mark_as_unread_from_the_message_menu(server, new_page):
         i.post(i.base + f"/conversations/{cid}/messages", json={"body": body})
     page = new_page()
     sign_in(page, server, jon)
+    # The read mark the opened chat posts is held back until after the click: "Mark unread" must wait for it,
+    # or it lands first and the late read mark reads everything again.
+    held = []
+    page.route(f"**/c/{cid}/read", lambda route: held.append(route))
     page.goto(server.url + f"/c/{cid}")
     wait_for_stream(page)
     row = page.locator(f"#conversation-{cid}")
     page.wait_for_function(f"() => document.querySelector('#conversation-{cid}').dataset.unread === '0'")
+    while not held:
+        page.wait_for_timeout(20)
     message = page.locator(".msg", has_text="second")
     message.hover()
     message.get_by_label("Mark as unread from here").click()
+    page.wait_for_timeout(200)
+    held[0].continue_()
     page.locator(f"#conversation-{cid}[data-unread='2']").wait_for()
     assert row.locator(".badge").inner_text().startswith("2")
+    mine = api(server, jon)
+    seen = mine.get(mine.base + f"/conversations/{cid}").json()
+    assert (seen["last_read_seq"], seen["unread_count"]) == (1, 2)
+    page.reload()  # opened again, it is read again
+    page.locator(f"#conversation-{cid}[data-unread='0']").wait_for()

@@ -41,6 +41,7 @@
     var conversationId = chat.dataset.conversationId;
     var typists = {};
     var readTimer = null;
+    var readPosted = null;  // the read mark on its way to the server, if any
 
     /* Put a rendered message where it belongs: replace the same id (a replay), or the pending bubble with
      * the same client id, or insert by seq. Returns the element in the page, or null when not on screen. */
@@ -198,7 +199,9 @@
       var rows = document.getElementById("conversation-list");
       if (rows) rows.dispatchEvent(new CustomEvent("list:read", { detail: { conversationId: conversationId } }));
       var body = new URLSearchParams({ seq: String(seq) });
-      Chat.post(chat.dataset.readUrl, body).catch(function () { chat.dataset.readUpTo = "0"; });
+      var posted = readPosted = Chat.post(chat.dataset.readUrl, body)
+        .catch(function () { chat.dataset.readUpTo = "0"; })
+        .finally(function () { if (readPosted === posted) readPosted = null; });
     }
     function onVisible() {
       if (!chat.isConnected) { document.removeEventListener("visibilitychange", onVisible); return; }
@@ -207,10 +210,28 @@
     document.addEventListener("visibilitychange", onVisible);
 
     /* "Mark unread" (a message's menu): the divider moves above that message, and this open chat stops
-     * marking itself read until it is opened again (the stream brings the list's new count). */
+     * marking itself read until it is opened again (the stream brings the list's new count). It stops from
+     * the click, since the stream's new count can arrive before the response, and the request waits for a
+     * read mark still on its way, which would otherwise land after it and read everything again. */
+    var unreadBefore;
+    chat.addEventListener("htmx:confirm", function (event) {
+      var link = event.detail.elt;
+      if (!link.matches || !link.matches("[data-mark-unread]")) return;
+      unreadBefore = chat.dataset.unreadFrom;
+      chat.dataset.unreadFrom = link.closest(".msg").dataset.seq;
+      clearTimeout(readTimer);
+      if (!readPosted) return;
+      event.preventDefault();
+      readPosted.then(function () { event.detail.issueRequest(true); });
+    });
     chat.addEventListener("htmx:afterRequest", function (event) {
       var link = event.detail.elt;
-      if (!event.detail.successful || !link.matches || !link.matches("[data-mark-unread]")) return;
+      if (!link.matches || !link.matches("[data-mark-unread]")) return;
+      if (!event.detail.successful) {
+        if (unreadBefore === undefined) delete chat.dataset.unreadFrom;
+        else chat.dataset.unreadFrom = unreadBefore;
+        return;
+      }
       var message = link.closest(".msg");
       chat.dataset.unreadFrom = message.dataset.seq;
       chat.dataset.readUpTo = String(parseInt(message.dataset.seq, 10) - 1);
