@@ -4,7 +4,7 @@ import logging
 import threading
 import time
 
-from . import presence_hooks, start
+from . import presence_hooks, redis_probe, start
 
 log = logging.getLogger(__name__)
 
@@ -13,6 +13,7 @@ STOP_DELAY = 1.5  # seconds: let the worker close its listening socket before it
 
 def worker_started(worker):
     """gunicorn ``post_worker_init``: ``worker.wsgi`` is this worker's Flask app."""
+    redis_probe.install()
     app = worker.wsgi
     if not hasattr(app, "extensions") or "chat.broker" not in app.extensions:
         return
