@@ -80,6 +80,28 @@ def test_a_row_published_twice_is_logged_and_sent_once(broker):
     assert len(broker.read_log("bob", broker.epoch(), "0-0")) == 1
 
 
+def test_publishing_is_one_round_trip_and_survives_a_flushed_script_cache(broker, redis_server):
+    client = redis.Redis.from_url(redis_server.url)
+    sub = broker.subscribe("bob")
+
+    def calls(name):
+        return client.info("commandstats").get(f"cmdstat_{name}", {}).get("calls", 0)
+
+    broker.publish([row(1, "bob")])  # loads the script (a fresh Redis lacks it)
+    client.config_resetstat()
+    for row_id in range(2, 12):
+        broker.publish([row(row_id, "bob"), row(row_id + 100, "bob")])
+    assert calls("evalsha") == 20 and calls("script|exists") == 0 and calls("script|load") == 0
+    client.script_flush()  # as a restarted Redis: the script is gone, the log is not
+    broker.publish([row(12, "bob"), row(11, "bob")])  # row 11 was published already: it does nothing again
+    assert calls("script|load") == 1
+    got = live_events(sub, 22)
+    assert [e.row for e in got] == [1] + [r for i in range(2, 12) for r in (i, i + 100)] + [12]
+    time.sleep(0.2)
+    assert sub.queue.empty()
+    assert len(broker.read_log("bob", broker.epoch(), "0-0")) == 22
+
+
 def test_shared_payloads_are_stored_once_per_row(broker, redis_server):
     payload = {"body": "x" * 1000}
     broker.publish([row(3, *[f"user{i}" for i in range(20)], payload=payload)])
@@ -311,3 +333,4 @@ def test_replies_are_parsed_by_hiredis(broker):
             assert isinstance(connection._parser, _HiredisParser)
         finally:
             client.connection_pool.release(connection)
+

@@ -13,6 +13,7 @@ import secrets
 
 import redis
 from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
 from .broker import Broker, BrokerUnavailable, CursorTooOld, EpochChanged
@@ -125,17 +126,31 @@ class RedisBroker(Broker):
         for start in range(0, len(rows), ROWS_PER_PIPELINE):
             chunk = rows[start:start + ROWS_PER_PIPELINE]
             try:
-                pipe = self.client().pipeline(transaction=False)
-                for row in chunk:
-                    self._script(*script_args(*row, log_length=self.log_length, keys=self.keys, **self.blob),
-                                 client=pipe)
-                epochs = [e for e in pipe.execute() if e]
+                client = self.client()  # first: it learns the keys' namespace
+                calls = [script_args(*row, log_length=self.log_length, keys=self.keys, **self.blob) for row in chunk]
+                epochs = [e for e in self._publish_rows(client, calls) if e]
                 if epochs:
                     self.known_epoch = epochs[-1]
             except redis.RedisError as error:
                 raise BrokerUnavailable(f"Redis: {error}", published=done) from error
             done += len(chunk)
         return done
+
+    def _publish_rows(self, client, calls):
+        """Run ``PUBLISH_ROW`` once per ``(keys, args)`` in one pipeline, by its SHA. redis-py's own
+        ``Script`` in a pipeline asks ``SCRIPT EXISTS`` first on every execute (a second round trip per
+        batch); here the script is loaded only when Redis answers that it lacks it (a restarted Redis),
+        and the batch runs again: a row already published does nothing the second time."""
+        for attempt in (1, 2):
+            pipe = client.pipeline(transaction=False)
+            for keys, args in calls:
+                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+            try:
+                return pipe.execute()
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                self._script.sha = client.script_load(PUBLISH_ROW)
 
     def publish_ephemeral(self, user_ids, event_type, data):
         payload = json_text({"t": event_type, "d": data, "u": list(user_ids)})
