@@ -334,3 +334,37 @@ def test_replies_are_parsed_by_hiredis(broker):
         finally:
             client.connection_pool.release(connection)
 
+
+def test_a_resume_through_redis_reads_the_epoch_with_the_log_in_one_round_trip(redis_app, redis_server, alice,
+                                                                               bob, api_as):
+    from .test_events_api import open_stream
+
+    broker = redis_app.extensions["chat.broker"]
+    group = conversations.create_group(alice["id"], "pair", [bob["id"]])
+    messages.send_message(alice["id"], group["id"], "seen")
+    epoch = broker.epoch()
+    deadline = time.monotonic() + 5
+    while len(broker.read_log(bob["id"], epoch, "0-0")) < 3:  # added, then the message and its view
+        assert time.monotonic() < deadline, "the relay did not publish"
+        time.sleep(0.02)
+    cursor = f"{epoch}:{broker.latest(bob['id'])}"
+    for i in range(3):
+        messages.send_message(alice["id"], group["id"], f"missed {i}")
+    while len(broker.read_log(bob["id"], *cursor.split(":"))) < 6:
+        assert time.monotonic() < deadline, "the relay did not publish"
+        time.sleep(0.02)
+    client = redis.Redis.from_url(redis_server.url)
+    client.config_resetstat()
+    response, reader = open_stream(api_as(bob), last_event_id=cursor)
+    events = reader.events(6)
+    response.close()
+    assert [e["json"]["body"] for e in events if e["event"] == "message.created"] == [f"missed {i}" for i in range(3)]
+    stats = client.info("commandstats")
+    assert stats["cmdstat_get"]["calls"] == 1  # the epoch, in the pipeline that reads the log
+    with pytest.raises(EpochChanged) as changed:
+        broker.read_log(bob["id"], "another-epoch", "0-0")
+    assert changed.value.epoch == epoch
+    response, reader = open_stream(api_as(bob), last_event_id="another-epoch:" + cursor.split(":")[1])
+    (reset,) = reader.events(1)
+    response.close()
+    assert reset["event"] == "reset" and reset["id"] == f"{epoch}:{broker.latest(bob['id'])}"

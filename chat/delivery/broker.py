@@ -25,7 +25,14 @@ class CursorTooOld(Exception):
 
 
 class EpochChanged(Exception):
-    """The log started a new life (Redis lost its data) since the caller read the epoch."""
+    """The log started a new life (Redis lost its data) since the caller read the epoch.
+
+    ``epoch`` is the log's epoch now, when the broker read it along (None: it has none yet).
+    """
+
+    def __init__(self, message, epoch=None):
+        super().__init__(message)
+        self.epoch = epoch
 
 
 class BrokerUnavailable(Exception):

@@ -92,7 +92,7 @@ class InProcessBroker(Broker):
 
     def read_log(self, user_id, epoch, after, count=500):
         if epoch != self._epoch:
-            raise EpochChanged(f"the log's epoch is {self._epoch}, not {epoch}")
+            raise EpochChanged(f"the log's epoch is {self._epoch}, not {epoch}", self._epoch)
         after_key = entry_key(after)
         with self._log_lock:
             if after_key > (self._counter, 0):

@@ -219,14 +219,14 @@ class RedisBroker(Broker):
             raise BrokerUnavailable(f"Redis: {error}") from error
         if isinstance(current, Exception):
             raise BrokerUnavailable(f"Redis: {current}")
+        if current != epoch:
+            raise EpochChanged(f"the log's epoch is {current}, not {epoch}", current)
         if isinstance(entries, redis.ResponseError):
             # Redis refused the cursor itself (callers validate it; this is the last line): the client
             # must start again from a position we can vouch for, not wait for an outage that is not one.
             raise CursorTooOld(f"Redis refused the cursor {after!r}: {entries}")
         if isinstance(entries, Exception):
             raise BrokerUnavailable(f"Redis: {entries}")
-        if current != epoch:
-            raise EpochChanged(f"the log's epoch is {current}, not {epoch}")
         check_cursor(after, None if isinstance(info, Exception) else info)
         return self._events(epoch, entries)
 

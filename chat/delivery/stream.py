@@ -214,50 +214,55 @@ class EventStream:
 
     def _start(self):
         """Fix the stream's position: now, the client's cursor, all of a new log, or (after ``reset``) now.
-        Returns the log's epoch it read (a generator's return value)."""
+        A well-formed cursor is taken as it is: the log read after it checks its epoch in the same round
+        trip (``_replay``)."""
         if self.cursor is None:
             # Should the broker fail now, "now" is lost: from then on the stream is blind (see the module).
             self.cursor = blind_cursor(self.broker.known_epoch)
             epoch = self.broker.epoch()
             self.epoch, self.entry = epoch, self.broker.latest(self.user_id)
             self.cursor, self.continuous = None, True
-            return epoch
-        epoch = self.broker.epoch()
+            return
         known = parse_blind(self.cursor)
         if known is not None:
+            epoch = self.broker.epoch()
             if known and known != epoch:
                 # The log began a new life after the position was lost: everything in it came later.
                 self.epoch, self.entry, self.cursor = epoch, ZERO, None
             else:
                 # Same log (or none known): nothing says which of its entries came after. Reload.
                 yield from self._reset(epoch)
-            return epoch
+            return
         cursor = parse_cursor(self.cursor)
-        if cursor is None or cursor[0] != epoch:
-            yield from self._reset(epoch)
+        if cursor is None:
+            yield from self._reset(self.broker.epoch())
         else:
             self.epoch, self.entry = cursor
         self.cursor = None
-        return epoch
 
     def _resync(self):
         """Read the log from where this stream is (after opening, or a possible gap in the live feed)."""
-        epoch = (yield from self._start()) if self.epoch is None else None
-        if epoch is None:  # not just read by ``_start`` (``read_log`` checks it again either way)
-            epoch = self.broker.epoch()
-        if epoch != self.epoch:
-            if not self.continuous:
-                yield from self._reset(epoch)
-                return
-            # The log began a new life while this stream was following it: everything in it is new here.
-            self.epoch, self.entry = epoch, ZERO
+        if self.epoch is None:
+            yield from self._start()
         yield from self._replay()
         self.continuous = True
 
     def _replay(self):
+        lives = 0
         while True:
             try:
                 page = self.broker.read_log(self.user_id, self.epoch, self.entry, PAGE)
+            except EpochChanged as changed:
+                lives += 1
+                if lives > 2:
+                    raise  # the log keeps starting over: ``_catch_up`` tries again later
+                epoch = changed.epoch or self.broker.epoch()
+                if not self.continuous:
+                    yield from self._reset(epoch)  # a cursor of another log: nothing says what came after
+                    return
+                # The log began a new life while this stream was following it: everything in it is new here.
+                self.epoch, self.entry = epoch, ZERO
+                continue
             except CursorTooOld:
                 yield from self._reset(self.broker.epoch())
                 return
