@@ -52,8 +52,7 @@ class CredentialWatch:
         for kind in KINDS:
             ids = [i for k, i in self.asked if k == kind]
             if ids:
-                live = sessions.live_among(kind, ids)
-                dead.update((kind, i) for i in ids if i not in live)
+                dead.update((kind, i) for i in sessions.dead_among(kind, ids))
         # A credential once dead stays dead (none comes back to life); a forgotten one leaves the set.
         self.dead = {key for key in self.dead if key in self.asked} | dead
 

@@ -339,8 +339,8 @@ def test_heartbeat_checks_of_many_streams_are_one_query_per_kind(app, alice, bob
     assert credentials[1]() is False and credentials[0]() is True  # calling it still asks the database
 
 
-def test_many_credentials_are_checked_together_live_ones_only(app, alice, bob):
-    """More ids than one SQLite statement takes; revoked, expired and unknown ones are not live."""
+def test_many_credentials_are_checked_together_dead_ones_found(app, alice, bob):
+    """More ids than one SQLite statement takes; revoked, expired and unknown ones are dead."""
     with app.app_context():
         session_ids = [sessions.user_for_secret(sessions.create(u["id"]))[1] for u in (alice, bob, alice)]
         token_ids = [accounts.token_credential(accounts.issue_token(u["id"]))[1] for u in (alice, bob, bob)]
@@ -350,9 +350,12 @@ def test_many_credentials_are_checked_together_live_ones_only(app, alice, bob):
             conn.execute(api_tokens.update().where(api_tokens.c.id == token_ids[2])
                          .values(expires_at=utcnow() - timedelta(seconds=1)))
         unknown = [str(validate.new_id()) for _ in range(sessions.LIVE_AMONG_CHUNK + 500)]
-        assert sessions.live_among("sessions", [*unknown, *session_ids]) == {session_ids[0], session_ids[2]}
-        assert sessions.live_among("api_tokens", [token_ids[1], *unknown, *token_ids]) == {token_ids[1]}
-        assert sessions.live_among("sessions", []) == set()
+        assert sessions.dead_among("sessions", [*unknown, *session_ids]) == {*unknown, session_ids[1]}
+        assert sessions.dead_among("api_tokens", [token_ids[1], *unknown, *token_ids]) == {
+            *unknown, token_ids[0], token_ids[2]}
+        assert sessions.dead_among("sessions", session_ids[::2]) == set()
+        assert sessions.dead_among("sessions", []) == set()
+        assert sessions.dead_among("api_tokens", token_ids[1:2]) == set()
 
 
 def test_credentials_of_closed_streams_are_no_longer_checked(app, alice):

@@ -14,7 +14,6 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql
 
 from ..db import get_db, transaction
 from ..errors import NotFound
@@ -156,25 +155,36 @@ LIVE_AMONG_CHUNK = 1000  # ids per query on SQLite, which limits a statement's p
 _LIVE_AMONG = {table.name: sa.select(table.c.id).where(table.c.id.in_(sa.bindparam("ids", expanding=True)),
                                                        _live(table, _NOW))
                for table in (sessions, api_tokens)}
-# On Postgres the ids go as one array: an expanding IN renders, and psycopg parses, a placeholder per id,
-# which cost more CPU than the query (10 against 5 ms for 1,000 ids).
-_LIVE_AMONG_ARRAY = {table.name: sa.select(table.c.id).where(
-    table.c.id == sa.func.any(sa.bindparam("ids", type_=postgresql.ARRAY(table.c.id.type))), _live(table, _NOW))
-    for table in (sessions, api_tokens)}
 
 
-def live_among(kind, ids):
+def _dead_among_query(table):
+    # On Postgres the ids go as one comma-separated text and only the dead come back: a placeholder per id
+    # (an expanding IN) or an array of UUIDs is adapted and parsed id by id in Python, and the answer would
+    # be every live id again (5,000 ids: 13.8 ms of CPU, against 0.4 ms this way).
+    asked = (sa.func.unnest(sa.func.string_to_array(sa.bindparam("ids", type_=sa.Text), sa.literal_column("','")))
+             .table_valued("id").render_derived(name="asked"))
+    return sa.select(asked.c.id).where(
+        ~sa.exists().where(table.c.id == sa.cast(asked.c.id, table.c.id.type), _live(table, _NOW)))
+
+
+_DEAD_AMONG_TEXT = {table.name: _dead_among_query(table) for table in (sessions, api_tokens)}
+
+
+def dead_among(kind, ids):
     """The ids among ``ids`` of sessions (``kind`` "sessions") or bearer tokens ("api_tokens") that are
-    neither revoked nor expired: the heartbeat checks of a process's open streams, batched into one query
-    (on SQLite one per thousand) instead of one per stream."""
-    ids, live, now = list(ids), set(), utcnow()
+    revoked, expired or unknown: the heartbeat checks of a process's open streams, batched into one query
+    (on SQLite one per thousand) instead of one per stream. ``ids`` are ids the database gave out."""
+    ids, now = [str(i) for i in ids], utcnow()
+    if not ids:
+        return set()
     with one_read() as conn:
         if conn.dialect.name == "postgresql":
-            return {str(i) for i in conn.execute(_LIVE_AMONG_ARRAY[kind], {"ids": ids, "now": now}).scalars()}
+            return set(conn.execute(_DEAD_AMONG_TEXT[kind], {"ids": ",".join(ids), "now": now}).scalars())
+        live = set()
         for start in range(0, len(ids), LIVE_AMONG_CHUNK):
             chunk = ids[start:start + LIVE_AMONG_CHUNK]
             live.update(str(i) for i in conn.execute(_LIVE_AMONG[kind], {"ids": chunk, "now": now}).scalars())
-    return live
+    return set(ids) - live
 
 
 def revoke(session_id):
