@@ -145,15 +145,18 @@ class Gunicorn:
                     pids.append(int(name))
         return sorted(pids)
 
-    def stats(self, attempts=200):
-        """``{pid: stats}`` for every worker (asks on fresh connections until each has answered)."""
+    def stats(self, timeout=15.0):
+        """``{pid: stats}`` for every worker (asks on fresh connections until each has answered: a busy
+        worker may leave the next hundreds of connections to the other)."""
         found, pids = {}, set(self.worker_pids())
-        for _ in range(attempts):
+        deadline = time.monotonic() + timeout
+        while not pids <= set(found):
+            assert time.monotonic() < deadline, f"workers {pids - set(found)} did not answer for their stats"
             s = requests.get(self.url("/_delivery/stats"), timeout=5).json()
             found[s["pid"]] = s
-            if pids <= set(found):
-                break
-        return {pid: found[pid] for pid in pids if pid in found}
+            if len(found) < len(pids):
+                time.sleep(0.005)
+        return {pid: found[pid] for pid in pids}
 
     def post(self, path, token, body, retries=3):
         """POST JSON with a bearer token on a fresh connection; retries a refused connection."""
