@@ -143,8 +143,9 @@ def test_edits_deletions_and_pictures_reach_the_other_side_live(server, people, 
     composer = a.get_by_label("Message", exact=True)
     composer.fill("A picture")
     composer.press("Enter")
-    c.locator(".msg", has_text="A picture").locator(".attachment--image img").wait_for()
-    assert c.locator(".attachment--image img").evaluate("img => img.complete && img.naturalWidth") == 480
+    image = c.locator(".msg", has_text="A picture").locator(".attachment--image img")
+    image.wait_for()  # then it loads: the element arrives before its picture does
+    c.wait_for_function("(img) => img.complete && img.naturalWidth === 480", arg=image.element_handle())
 
     composer.fill("Helo everyone")
     composer.press("Enter")

@@ -67,7 +67,8 @@ def test_several_files_go_in_one_message_and_a_refused_one_is_dismissed(server, 
     for chip in (huge, fake):  # what can never work offers no Retry, only the remove button
         assert chip.locator("[data-chip-retry]").is_hidden()
     preview = _chip(page, "one.png").locator("img.composer__chip-preview")
-    assert preview.evaluate("img => img.complete && img.naturalWidth") == 30  # the page's CSP allows blob: pictures
+    # the page's CSP allows blob: pictures (it loads after its element appears)
+    page.wait_for_function("(img) => img.complete && img.naturalWidth === 30", arg=preview.element_handle())
 
     huge.get_by_role("button", name="Remove huge.zip").click()
     assert page.locator("[data-attachment-chip]").count() == 3
