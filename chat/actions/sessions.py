@@ -160,7 +160,7 @@ _LIVE_AMONG = {table.name: sa.select(table.c.id).where(table.c.id.in_(sa.bindpar
 def _dead_among_query(table):
     # On Postgres the ids go as one comma-separated text and only the dead come back: a placeholder per id
     # (an expanding IN) or an array of UUIDs is adapted and parsed id by id in Python, and the answer would
-    # be every live id again (5,000 ids: 13.8 ms of CPU, against 0.4 ms this way).
+    # be every live id again (5,000 ids: 13.8 ms of CPU, against 0.5 ms this way).
     asked = (sa.func.unnest(sa.func.string_to_array(sa.bindparam("ids", type_=sa.Text), sa.literal_column("','")))
              .table_valued("id").render_derived(name="asked"))
     return sa.select(asked.c.id).where(
