@@ -1,5 +1,6 @@
 """Hooks for gunicorn (see ``gunicorn.conf.py``): start each worker's background work after fork, and end
 its streams promptly when it is told to stop, so clients reconnect to another worker at once."""
+import gc
 import logging
 import threading
 import time
@@ -20,6 +21,15 @@ def worker_started(worker):
     start(app)
     threading.Thread(target=_close_streams_on_exit, args=(worker, app), name="chat-shutdown",
                      daemon=True).start()
+    freeze_startup_objects()
+
+
+def freeze_startup_objects():
+    """Leave what the worker has made so far (modules, the app, its tables: ~100,000 objects) out of every
+    later garbage collection. They live as long as the worker, yet a full collection walked them all
+    each time: 50-80 ms per collection, felt by whatever request or stream write was waiting."""
+    gc.collect()
+    gc.freeze()
 
 
 def _close_streams_on_exit(worker, app):

@@ -10,6 +10,7 @@ def process_stats(broker):
         "greenlets": _greenlets(),
         "fds": _count_fds(),
         "rss_kb": _rss_kb(),
+        "gc_frozen": gc.get_freeze_count(),  # objects left out of collections (``server.freeze_startup_objects``)
     }
 
 
