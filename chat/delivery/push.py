@@ -100,6 +100,13 @@ def make_publish_hook(app):
     return publish_hook
 
 
+# Members of some conversations with a device subscribed, for every batch the relay publishes: built once.
+_SUBSCRIBED = (sa.select(memberships.c.conversation_id, memberships.c.user_id, memberships.c.notify,
+                         push_subscriptions.c.id.label("subscription_id"))
+               .join(push_subscriptions, push_subscriptions.c.user_id == memberships.c.user_id)
+               .where(memberships.c.conversation_id.in_(sa.bindparam("ids", expanding=True))))
+
+
 def push_work(conn, rows) -> list[dict]:
     """The ``push_deliveries`` rows that published outbox ``rows`` call for (one query per batch, three when
     someone in them has a device subscribed)."""
@@ -110,10 +117,7 @@ def push_work(conn, rows) -> list[dict]:
     cids = list({str(r.conversation_id) for r in created})
     message_ids = [str(r.payload["id"]) for r in created]
     subscribed = {}
-    for r in conn.execute(sa.select(memberships.c.conversation_id, memberships.c.user_id, memberships.c.notify,
-                                    push_subscriptions.c.id.label("subscription_id"))
-                          .join(push_subscriptions, push_subscriptions.c.user_id == memberships.c.user_id)
-                          .where(memberships.c.conversation_id.in_(cids))):
+    for r in conn.execute(_SUBSCRIBED, {"ids": cids}):
         subscribed.setdefault(str(r.conversation_id), []).append(r)
     if not subscribed:
         return []  # most batches: nobody in these conversations has a device subscribed

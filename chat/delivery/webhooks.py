@@ -36,17 +36,21 @@ PRUNE_EVERY_SECONDS = 3600
 PENDING = (webhook_deliveries.c.delivered_at.is_(None), webhook_deliveries.c.abandoned_at.is_(None))
 
 
+# The live webhooks of some conversations (their makers still members), for every batch the relay
+# publishes: built once.
+_HOOKS_OF = (sa.select(webhooks.c.id, webhooks.c.conversation_id)
+             .join(memberships, sa.and_(memberships.c.conversation_id == webhooks.c.conversation_id,
+                                        memberships.c.user_id == webhooks.c.created_by))
+             .where(webhooks.c.conversation_id.in_(sa.bindparam("ids", expanding=True))))
+
+
 def enqueue(conn, rows, on_commit=None):
     """The relay's publish hook: queue each just-published row for the webhooks of its conversation;
     ``on_commit()`` runs once the batch commits, if anything was queued."""
     ids = sorted({str(r.conversation_id) for r in rows if r.conversation_id is not None})
     if not ids:
         return
-    hooks = conn.execute(
-        sa.select(webhooks.c.id, webhooks.c.conversation_id)
-        .join(memberships, sa.and_(memberships.c.conversation_id == webhooks.c.conversation_id,
-                                   memberships.c.user_id == webhooks.c.created_by))
-        .where(webhooks.c.conversation_id.in_(ids))).all()
+    hooks = conn.execute(_HOOKS_OF, {"ids": ids}).all()
     by_conversation = {}
     for hook in hooks:
         by_conversation.setdefault(str(hook.conversation_id), []).append(str(hook.id))

@@ -158,17 +158,21 @@ class Members:
         self.ids, self.state, self.shown = [], {}, []
 
 
+# Built once (as are the other statements run for every event or list): building one costs about as much
+# CPU as running it.
+_MEMBERS = (sa.select(memberships.c.conversation_id, memberships.c.role, memberships.c.last_read_seq,
+                      memberships.c.joined_at, *USER_COLUMNS)
+            .join(users, users.c.id == memberships.c.user_id)
+            .where(memberships.c.conversation_id.in_(sa.bindparam("ids", expanding=True)))
+            .order_by(memberships.c.conversation_id, memberships.c.joined_at, users.c.username))
+
+
 def members_by_conversation(conn, conversation_ids, shown: int | None = MEMBERS_IN_EVENT) -> dict[str, Members]:
     """``{conversation_id: Members}``, members in the order they joined; ``shown=None`` lists all in full."""
     found = {}
     if not conversation_ids:
         return found
-    rows = conn.execute(
-        sa.select(memberships.c.conversation_id, memberships.c.role, memberships.c.last_read_seq,
-                  memberships.c.joined_at, *USER_COLUMNS)
-        .join(users, users.c.id == memberships.c.user_id)
-        .where(memberships.c.conversation_id.in_(conversation_ids))
-        .order_by(memberships.c.conversation_id, memberships.c.joined_at, users.c.username))
+    rows = conn.execute(_MEMBERS, {"ids": list(conversation_ids)})
     for r in rows:
         group = found.get(str(r.conversation_id)) or found.setdefault(str(r.conversation_id), Members())
         user_id = str(r.id)
@@ -224,8 +228,11 @@ def _last_message_row(row):
 def conversations_by_id(conn, conversation_ids) -> dict:
     if not conversation_ids:
         return {}
-    rows = conn.execute(sa.select(conversations).where(conversations.c.id.in_(conversation_ids)))
+    rows = conn.execute(_CONVERSATIONS, {"ids": list(conversation_ids)})
     return {str(r.id): r for r in rows}
+
+
+_CONVERSATIONS = sa.select(conversations).where(conversations.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 def member_views(conn, wanted: dict[str, set[str]], found: dict, members: dict[str, Members],
