@@ -22,11 +22,11 @@ def page_messages(viewer_id: str, conversation_id: str, before: int | str | None
     conversation_id = validate.path_id(conversation_id)
     with transaction(viewer_id) as conn:
         try:
-            query = _page_query(viewer_id, conversation_id, before, after)
+            query, params = _page_query(viewer_id, conversation_id, before, after)
         except Invalid:
             access.membership(conn, viewer_id, conversation_id)  # a stranger learns nothing, not even that
             raise
-        rows = conn.execute(query.limit(limit + 1)).all()
+        rows = conn.execute(query, {**params, "limit": limit + 1}).all()
         if not rows:
             access.membership(conn, viewer_id, conversation_id)
         has_more = len(rows) > limit
@@ -37,13 +37,24 @@ def page_messages(viewer_id: str, conversation_id: str, before: int | str | None
 
 
 def _page_query(viewer_id, conversation_id, before, after):
-    member = sa.exists().where(memberships.c.conversation_id == conversation_id,
-                               memberships.c.user_id == viewer_id)
-    query = sa.select(messages, HAS_ATTACHMENTS).where(messages.c.conversation_id == conversation_id, member)
+    """The page's statement (built once, ``_PAGES``) and its parameters but ``limit``."""
+    params = {"viewer": viewer_id, "cid": conversation_id}
     if after not in (None, ""):
-        after = validate.integer(after, "after", minimum=0)
-        return query.where(messages.c.seq > after).order_by(messages.c.seq.asc())
+        return _PAGES["after"], {**params, "bound": validate.integer(after, "after", minimum=0)}
     if before not in (None, ""):
-        before = validate.integer(before, "before", minimum=1)
-        query = query.where(messages.c.seq < before)
-    return query.order_by(messages.c.seq.desc())
+        return _PAGES["before"], {**params, "bound": validate.integer(before, "before", minimum=1)}
+    return _PAGES["newest"], params
+
+
+def _page(bound=None, ascending=False):
+    member = sa.exists().where(memberships.c.conversation_id == sa.bindparam("cid"),
+                               memberships.c.user_id == sa.bindparam("viewer"))
+    query = sa.select(messages, HAS_ATTACHMENTS).where(messages.c.conversation_id == sa.bindparam("cid"), member)
+    if bound is not None:
+        query = query.where(bound)
+    return query.order_by(messages.c.seq.asc() if ascending else messages.c.seq.desc()).limit(sa.bindparam("limit"))
+
+
+# Built once: building a statement costs about as much CPU as running it, and pages are read all the time.
+_PAGES = {"newest": _page(), "before": _page(messages.c.seq < sa.bindparam("bound")),
+          "after": _page(messages.c.seq > sa.bindparam("bound"), ascending=True)}

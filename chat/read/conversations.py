@@ -189,19 +189,13 @@ def for_viewer(conn, viewer_id: str, filters: str = "", **params) -> list[Conver
     """The viewer's conversations (objects of shared/API.md), newest activity first.
 
     ``filters`` is SQL appended to the where clause over ``m`` (membership) and ``c`` (the conversation's
-    ``id``, ``kind`` and ``updated_at`` only); ``params`` binds it and must include ``limit``. Access is the
-    caller's to check.
+    ``id``, ``kind`` and ``updated_at`` only), one of a few constants: each is built into a statement once.
+    ``params`` binds it and must include ``limit``. Access is the caller's to check.
     """
     params = {"viewer": viewer_id, **params}
     # One conversation by id needs no sorting: it is read under RLS directly.
     source = "conversations" if "cid" in params else SOURCES.get(conn.dialect.name, "conversations")
-    template = CONVERSATIONS_TEMPLATE.replace("{source}", source)
-    stmt = sa.text(template.format(filters=filters))
-    stmt = stmt.bindparams(*(
-        [sa.bindparam("before", type_=UTCDateTime)] if "before" in params else []
-    )).columns(created_at=UTCDateTime, updated_at=UTCDateTime, lm_created_at=UTCDateTime,
-               lm_edited_at=UTCDateTime, lm_deleted_at=UTCDateTime, lm_metadata=messages.c.metadata.type)
-    rows = conn.execute(stmt, params).all()
+    rows = conn.execute(_for_viewer_statement(source, filters, "before" in params), params).all()
     if not rows:
         return []
     members = members_by_conversation(conn, [str(r.id) for r in rows], shown=None)
@@ -214,6 +208,15 @@ def for_viewer(conn, viewer_id: str, filters: str = "", **params) -> list[Conver
         found.append({**shared_view(r, group.shown, len(group.ids), last_message),
                       **member_view(r.role, r.unread_count, r.last_read_seq, r, r.kind, len(group.ids))})
     return found
+
+
+@functools.cache
+def _for_viewer_statement(source, filters, before):
+    """``CONVERSATIONS_TEMPLATE`` over ``source`` narrowed by ``filters``, built once for each (a handful)."""
+    stmt = sa.text(CONVERSATIONS_TEMPLATE.replace("{source}", source).format(filters=filters))
+    return stmt.bindparams(*([sa.bindparam("before", type_=UTCDateTime)] if before else [])).columns(
+        created_at=UTCDateTime, updated_at=UTCDateTime, lm_created_at=UTCDateTime, lm_edited_at=UTCDateTime,
+        lm_deleted_at=UTCDateTime, lm_metadata=messages.c.metadata.type)
 
 
 def _last_message_row(row):
