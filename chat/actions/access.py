@@ -8,20 +8,23 @@ from . import validate
 MANAGER_ROLES = ("owner", "admin")
 
 
+# Built once: nearly every action runs one of these, and building a statement costs about as much CPU as
+# running it.
+_MEMBER_OF = (sa.select(conversations, memberships.c.role, memberships.c.last_read_seq)
+              .join(memberships, memberships.c.conversation_id == conversations.c.id)
+              .where(conversations.c.id == sa.bindparam("cid"), memberships.c.user_id == sa.bindparam("uid")))
+_MEMBERSHIP = {False: _MEMBER_OF, True: _MEMBER_OF.with_for_update(of=conversations)}
+_CONVERSATION_OF = sa.select(messages.c.conversation_id).where(messages.c.id == sa.bindparam("id"))
+_MESSAGE = sa.select(messages).where(messages.c.id == sa.bindparam("id"))
+
+
 def membership(conn, user_id, conversation_id, *, lock=False):
     """The conversation joined with ``user_id``'s membership; 404 unless they are a member.
 
     ``lock`` takes the conversation row lock that orders every write to the conversation.
     """
     conversation_id = validate.path_id(conversation_id)
-    query = (
-        sa.select(conversations, memberships.c.role, memberships.c.last_read_seq)
-        .join(memberships, memberships.c.conversation_id == conversations.c.id)
-        .where(conversations.c.id == conversation_id, memberships.c.user_id == user_id)
-    )
-    if lock:
-        query = query.with_for_update(of=conversations)
-    row = conn.execute(query).first()
+    row = conn.execute(_MEMBERSHIP[lock], {"cid": conversation_id, "uid": user_id}).first()
     if row is None:
         raise NotFound("No such conversation.")
     return row
@@ -38,14 +41,12 @@ def require_manager(row, what="do that"):
 def message_for_member(conn, user_id, message_id, *, lock=False):
     """(message, membership) for a message in one of ``user_id``'s conversations; else 404."""
     message_id = validate.path_id(message_id, "message")
-    conversation_id = conn.execute(
-        sa.select(messages.c.conversation_id).where(messages.c.id == message_id)
-    ).scalar()
+    conversation_id = conn.execute(_CONVERSATION_OF, {"id": message_id}).scalar()
     if conversation_id is None:
         raise NotFound("No such message.")
     try:
         member = membership(conn, user_id, str(conversation_id), lock=lock)
     except NotFound:
         raise NotFound("No such message.") from None
-    message = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
+    message = conn.execute(_MESSAGE, {"id": message_id}).first()
     return message, member

@@ -52,6 +52,9 @@ def contacts(user_id: str) -> list[str]:
         return read_contacts.contacts(conn, user_id)
 
 
+_MEMBER_IDS = sa.select(memberships.c.user_id).where(memberships.c.conversation_id == sa.bindparam("cid"))
+
+
 def _members(conn, conversation_id):
-    rows = conn.execute(sa.select(memberships.c.user_id).where(memberships.c.conversation_id == conversation_id))
+    rows = conn.execute(_MEMBER_IDS, {"cid": conversation_id})
     return [str(r.user_id) for r in rows]
