@@ -9,6 +9,7 @@ live events, grants ``authenticated`` nothing (a Data API client holds that role
 queues such rows; they are written just before the commit, after switching back to the login role for
 the rest of the transaction (``set local role none``), which only code connected as that role can do.
 """
+import functools
 import json
 import os
 import time
@@ -85,11 +86,7 @@ class Database:
                 conn.info["server_inserts"] = []
                 if user_id is not None and self.is_postgres:
                     claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-                    conn.execute(
-                        sa.text("select set_config('request.jwt.claims', :claims, true), "
-                                "set_config('role', 'authenticated', true)"),
-                        {"claims": claims},
-                    )
+                    conn.execute(_AS_USER, {"claims": claims})
                 yield conn
                 self._write_server_inserts(conn, as_user=user_id is not None)
         except BaseException:
@@ -119,12 +116,22 @@ class Database:
             return
         if as_user and self.is_postgres:
             # Back to the login role until the commit, which follows at once: nothing else runs as it.
-            conn.execute(sa.text("select set_config('role', 'none', true)"))
+            conn.execute(_AS_SERVER)
         tables = {}
         for table, row in pending:  # one statement per table; rows keep the order they were queued in
             tables.setdefault(table, []).append(row)
         for table, rows in tables.items():
-            conn.execute(table.insert(), rows)
+            conn.execute(_insert(table), rows)
+
+
+# Built once, as every transaction of a user (or every change) runs them.
+_AS_USER = sa.text("select set_config('request.jwt.claims', :claims, true), set_config('role', 'authenticated', true)")
+_AS_SERVER = sa.text("select set_config('role', 'none', true)")
+
+
+@functools.cache
+def _insert(table):
+    return table.insert()
 
 
 def server_insert(conn, table, row):
