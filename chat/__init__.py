@@ -6,6 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth, cli, config, errors, security, storage, webpush
 from .db import Database
+from .json_text import JSONProvider
 
 
 def create_app(test_config=None, instance_path=None):
@@ -14,6 +15,7 @@ def create_app(test_config=None, instance_path=None):
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path,
                 template_folder=os.path.join(os.path.dirname(__file__), "..", "templates"),
                 static_folder=os.path.join(os.path.dirname(__file__), "..", "static"))
+    app.json = JSONProvider(app)
     app.config.update(config.from_environment(instance_path=app.instance_path, overrides=test_config))
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]

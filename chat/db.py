@@ -18,6 +18,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from flask import current_app
 
+from . import json_text
+
 # A pooled connection idle this long is checked (a round trip) before use: a database restart or a dropped
 # connection then costs no request. A connection in steady use skips the check; were its server to go
 # away meanwhile, the one request that meets it fails and the pool starts over (SQLAlchemy invalidates
@@ -60,6 +62,7 @@ class Database:
             max_overflow=self.pool_size,
             pool_timeout=self.pool_timeout,
             pool_recycle=1800,
+            json_serializer=json_text.dumps, json_deserializer=json_text.loads,
             # Supabase's transaction pooler cannot keep prepared statements between transactions.
             connect_args={"prepare_threshold": None} if ":6543" in self.url else {},
         )

@@ -3,9 +3,10 @@
 A cursor is ``"<epoch>:<entry>"``: the epoch names one life of the broker's log (a Redis that lost its
 data starts a new one), the entry is a Redis-stream-style id ``"<ms>-<n>"`` that only grows.
 """
-import json
 import re
 from collections import namedtuple
+
+from ..json_text import dumps as json_text
 
 # One event for one user, as the relay hands it to a broker. ``base`` may be shared by many deliveries
 # (the same message for every member); ``extra`` holds this user's own fields (unread count, role).
@@ -24,14 +25,6 @@ BLIND = "?"
 
 _ENTRY = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  # ASCII digits only: Redis rejects anything else
 _LIMIT = 2 ** 64                                     # each part of a Redis stream id is a 64-bit integer
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def json_text(value):
-    """``value`` as compact JSON on one line."""
-    return _ENCODER.encode(value)
 
 
 class Shared:

@@ -7,7 +7,6 @@ publishing fail fast (the outbox keeps the rows), never hangs a request.
 ``namespace`` (a string, or a callable asked once per process when Redis is first used) prefixes every
 name the broker keeps in Redis, so that databases sharing one Redis cannot collide (``redis_log.Keys``).
 """
-import json
 import os
 import secrets
 
@@ -16,6 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
+from ..json_text import loads
 from .broker import Broker, BrokerUnavailable, CursorTooOld, EpochChanged
 from .events import ZERO, Event, Shared, json_text
 from .presence import RedisPresence
@@ -165,9 +165,9 @@ class RedisBroker(Broker):
         if kind == "d":
             epoch, ids, template = rest.split("\n", 2)
             self.known_epoch = epoch
-            self._on_durable(epoch, ids.split(","), json.loads(template))
+            self._on_durable(epoch, ids.split(","), loads(template))
         elif kind == "e":
-            payload = json.loads(rest)
+            payload = loads(rest)
             event = Event(payload["t"], payload["d"])
             for user_id in payload["u"]:
                 self.deliver_local(user_id, event)
@@ -240,8 +240,8 @@ class RedisBroker(Broker):
             raise BrokerUnavailable(f"Redis: {error}") from error
         if any(v is None for v in values):
             raise CursorTooOld("the payload of a logged event has expired")
-        shared = {name: Shared(json.loads(value), value) for name, value in zip(names, values, strict=False)}
-        return [Event(f["t"], shared[f["b"]], json.loads(f["x"]) if f["x"] else None, epoch, entry,
+        shared = {name: Shared(loads(value), value) for name, value in zip(names, values, strict=False)}
+        return [Event(f["t"], shared[f["b"]], loads(f["x"]) if f["x"] else None, epoch, entry,
                       f["c"] or None, int(f["r"]), int(f["k"])) for entry, f in entries]
 
     def health(self):
