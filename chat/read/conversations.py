@@ -173,13 +173,15 @@ def members_by_conversation(conn, conversation_ids, shown: int | None = MEMBERS_
     if not conversation_ids:
         return found
     rows = conn.execute(_MEMBERS, {"ids": list(conversation_ids)})
+    profiles = {}  # someone in many of these conversations (the viewer of a list) is presented once
     for r in rows:
         group = found.get(str(r.conversation_id)) or found.setdefault(str(r.conversation_id), Members())
         user_id = str(r.id)
         group.ids.append(user_id)
         group.state[user_id] = (r.role, r.last_read_seq)
         if shown is None or len(group.shown) < shown:
-            group.shown.append({**user_dict(r), "role": r.role, "last_read_seq": r.last_read_seq,
+            profile = profiles.get(user_id) or profiles.setdefault(user_id, user_dict(r))
+            group.shown.append({**profile, "role": r.role, "last_read_seq": r.last_read_seq,
                                 "joined_at": iso(r.joined_at)})
     return found
 
@@ -199,7 +201,8 @@ def for_viewer(conn, viewer_id: str, filters: str = "", **params) -> list[Conver
     if not rows:
         return []
     members = members_by_conversation(conn, [str(r.id) for r in rows], shown=None)
-    last_rows = [_last_message_row(r) for r in rows if r.lm_id is not None]
+    first = rows[0]._fields.index("lm_seq")
+    last_rows = [_last_message_row(r, first) for r in rows if r.lm_id is not None]
     last_messages = {m["id"]: m for m in messages_with_attachments(conn, last_rows)}
     found = []
     for r in rows:
@@ -219,12 +222,15 @@ def _for_viewer_statement(source, filters, before):
         lm_deleted_at=UTCDateTime, lm_metadata=messages.c.metadata.type)
 
 
-def _last_message_row(row):
-    """The ``lm_*`` columns of a conversation row, shaped like a row of ``messages``."""
-    return SimpleNamespace(id=row.lm_id, conversation_id=row.id, **{
-        name: getattr(row, "lm_" + name) for name in
-        ("seq", "sender_id", "kind", "body", "metadata", "client_id", "created_at", "edited_at", "deleted_at",
-         "revision", "reply_to_id", "has_attachments")})
+_LAST_MESSAGE = ("seq", "sender_id", "kind", "body", "metadata", "client_id", "created_at", "edited_at",
+                 "deleted_at", "revision", "reply_to_id", "has_attachments")
+
+
+def _last_message_row(row, first):
+    """The ``lm_*`` columns of a conversation row (``lm_seq`` at index ``first``, then the rest in the order of
+    ``_LAST_MESSAGE``), shaped like a row of ``messages``. By position: a column by name costs ~0.7 µs."""
+    return SimpleNamespace(id=row.lm_id, conversation_id=row.id,
+                           **dict(zip(_LAST_MESSAGE, row[first:first + len(_LAST_MESSAGE)], strict=True)))
 
 
 # --- for every member at once (events) -------------------------------------------------------------------------
