@@ -56,5 +56,5 @@ _MEMBER_IDS = sa.select(memberships.c.user_id).where(memberships.c.conversation_
 
 
 def _members(conn, conversation_id):
-    rows = conn.execute(_MEMBER_IDS, {"cid": conversation_id})
+    rows = conn.execute(_MEMBER_IDS, {"cid": conversation_id}).all()
     return [str(r.user_id) for r in rows]

@@ -117,7 +117,7 @@ def push_work(conn, rows) -> list[dict]:
     cids = list({str(r.conversation_id) for r in created})
     message_ids = [str(r.payload["id"]) for r in created]
     subscribed = {}
-    for r in conn.execute(_SUBSCRIBED, {"ids": cids}):
+    for r in conn.execute(_SUBSCRIBED, {"ids": cids}).all():
         subscribed.setdefault(str(r.conversation_id), []).append(r)
     if not subscribed:
         return []  # most batches: nobody in these conversations has a device subscribed

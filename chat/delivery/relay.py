@@ -221,7 +221,7 @@ def screen(conn, rows):
     message_ids = {c["id"] for row, c in claims if c and row.event_type in MESSAGE_EVENTS + REACTION_EVENTS}
     kinds, members, named = {}, set(), {}
     if cids:
-        found = conn.execute(_NAMED, {"people": list(people), "ids": list(cids)})
+        found = conn.execute(_NAMED, {"people": list(people), "ids": list(cids)}).all()
         for r in found:
             kinds[str(r.id)] = r.kind
             named[str(r.id)] = r
@@ -229,7 +229,7 @@ def screen(conn, rows):
                 members.add((str(r.id), str(r.member_id)))
     stored = {}
     if message_ids:
-        found = conn.execute(_STORED, {"ids": list(message_ids)})
+        found = conn.execute(_STORED, {"ids": list(message_ids)}).all()
         stored = {str(r.id): r for r in found}
     # A body other than the current one must be an earlier version (the message was edited since).
     earlier = {c["id"] for row, c in claims

@@ -36,6 +36,6 @@ def contacts_of(conn, user_ids) -> dict[str, list[str]]:
     if not ids:
         return {}
     found = {}
-    for r in conn.execute(_CONTACTS_OF, {"ids": ids}):
+    for r in conn.execute(_CONTACTS_OF, {"ids": ids}).all():
         found.setdefault(str(r.person), []).append(str(r.user_id))
     return found

@@ -172,7 +172,7 @@ def members_by_conversation(conn, conversation_ids, shown: int | None = MEMBERS_
     found = {}
     if not conversation_ids:
         return found
-    rows = conn.execute(_MEMBERS, {"ids": list(conversation_ids)})
+    rows = conn.execute(_MEMBERS, {"ids": list(conversation_ids)}).all()
     profiles = {}  # someone in many of these conversations (the viewer of a list) is presented once
     for r in rows:
         group = found.get(str(r.conversation_id)) or found.setdefault(str(r.conversation_id), Members())
@@ -237,7 +237,7 @@ def _last_message_row(row, first):
 def conversations_by_id(conn, conversation_ids) -> dict:
     if not conversation_ids:
         return {}
-    rows = conn.execute(_CONVERSATIONS, {"ids": list(conversation_ids)})
+    rows = conn.execute(_CONVERSATIONS, {"ids": list(conversation_ids)}).all()
     return {str(r.id): r for r in rows}
 
 
@@ -273,7 +273,7 @@ def member_views(conn, wanted: dict[str, set[str]], found: dict, members: dict[s
             continue
         some = any(len(present[cid]) < len(members[cid].ids) for cid in cids)
         params = {"cids": cids, "users": list({u for cid in cids for u in present[cid]})} if some else {"cids": cids}
-        for r in conn.execute(_own_query(counted, some), params):
+        for r in conn.execute(_own_query(counted, some), params).all():
             own[(str(r.conversation_id), str(r.user_id))] = r
             if counted:
                 unread.setdefault(str(r.conversation_id), {})[str(r.user_id)] = r.unread_count
@@ -290,12 +290,34 @@ def member_views(conn, wanted: dict[str, set[str]], found: dict, members: dict[s
 
 
 def _last_messages(conn, rows):
-    wanted = [sa.and_(messages.c.conversation_id == r.id, messages.c.seq == r.last_seq)
-              for r in rows if r.last_seq]
+    wanted = [r for r in rows if r.last_seq]
     if not wanted:
         return {}
-    found = conn.execute(sa.select(messages).where(sa.or_(*wanted))).all()
+    params = {}
+    for i, r in enumerate(wanted):
+        params[f"cid{i}"], params[f"seq{i}"] = str(r.id), r.last_seq
+    found = conn.execute(_at_seqs(len(wanted)), params).all()
     return {m["conversation_id"]: m for m in messages_with_attachments(conn, found)}
+
+
+# The two fan-out statements whose shape follows how many conversations a batch holds (``cid0``, ``seq0``/
+# ``start0``, …), built once for each count: most batches hold one or a few.
+@functools.lru_cache(maxsize=64)
+def _at_seqs(n):
+    """The messages at ``seq0`` of ``cid0``, …: ``n`` conversations' last messages."""
+    return sa.select(messages).where(sa.or_(*[
+        sa.and_(messages.c.conversation_id == sa.bindparam(f"cid{i}"), messages.c.seq == sa.bindparam(f"seq{i}"))
+        for i in range(n)]))
+
+
+@functools.lru_cache(maxsize=64)
+def _tails(n):
+    """The live messages after ``start0`` of ``cid0``, …, in order: ``n`` conversations' tails."""
+    return (sa.select(messages.c.conversation_id, messages.c.seq, messages.c.sender_id)
+            .where(sa.or_(*[sa.and_(messages.c.conversation_id == sa.bindparam(f"cid{i}"),
+                                    messages.c.seq > sa.bindparam(f"start{i}")) for i in range(n)]),
+                   messages.c.deleted_at.is_(None))
+            .order_by(messages.c.conversation_id, messages.c.seq))
 
 
 def unread_counts_by_conversation(conn, wanted) -> dict[str, dict[str, int]]:
@@ -303,12 +325,12 @@ def unread_counts_by_conversation(conn, wanted) -> dict[str, dict[str, int]]:
     {user_id: last_read_seq})}``, in one query over the conversations' tails."""
     starts = {cid: _tail_start(row, marks) for cid, (row, marks) in wanted.items()}
     tails = {cid: [] for cid in wanted}
-    reading = [sa.and_(messages.c.conversation_id == cid, messages.c.seq > start)
-               for cid, start in starts.items() if start < wanted[cid][0].last_seq]
+    reading = [(cid, start) for cid, start in starts.items() if start < wanted[cid][0].last_seq]
     if reading:
-        for m in conn.execute(sa.select(messages.c.conversation_id, messages.c.seq, messages.c.sender_id)
-                              .where(sa.or_(*reading), messages.c.deleted_at.is_(None))
-                              .order_by(messages.c.conversation_id, messages.c.seq)):
+        params = {}
+        for i, (cid, start) in enumerate(reading):
+            params[f"cid{i}"], params[f"start{i}"] = cid, start
+        for m in conn.execute(_tails(len(reading)), params).all():
             tails[str(m.conversation_id)].append(m)
     return {cid: _count_unread(conn, row, marks, starts[cid], tails[cid]) for cid, (row, marks) in wanted.items()}
 
@@ -336,6 +358,6 @@ def _count_unread(conn, conversation, read_marks, start, tail):
         else:
             older.append(user_id)
     if older:
-        rows = conn.execute(_UNREAD, {"cid": str(conversation.id), "users": older})
+        rows = conn.execute(_UNREAD, {"cid": str(conversation.id), "users": older}).all()
         counts.update({str(r.user_id): r.unread_count for r in rows})
     return counts

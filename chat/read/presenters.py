@@ -133,7 +133,7 @@ def messages_with_attachments(conn, rows) -> list[Message]:
     ids = [r.id for r in rows if r.deleted_at is None and getattr(r, "has_attachments", True)]
     by_message = {}
     if ids:
-        found = conn.execute(_ATTACHMENTS_OF, {"ids": ids})
+        found = conn.execute(_ATTACHMENTS_OF, {"ids": ids}).all()
         for a in found:
             by_message.setdefault(str(a.message_id), []).append(a)
     # Every reaction moves its message's revision on: a message at revision 1 has none (most messages, and
@@ -142,7 +142,7 @@ def messages_with_attachments(conn, rows) -> list[Message]:
     quoted_ids = {r.reply_to_id for r in rows if getattr(r, "reply_to_id", None) is not None}
     quoted = {}
     if quoted_ids:
-        found = conn.execute(_QUOTED, {"ids": list(quoted_ids)})
+        found = conn.execute(_QUOTED, {"ids": list(quoted_ids)}).all()
         quoted = {str(q.id): reply_dict(q) for q in found}
     # Only a body with an "@" can mention anyone: most messages cost no query.
     mentions = mentions_by_message(conn, [r.id for r in rows if r.deleted_at is None and "@" in (r.body or "")])
@@ -155,7 +155,7 @@ def mentions_by_message(conn, message_ids) -> dict[str, list[tuple[str, str]]]:
     """``{message_id: [(user_id, username)]}`` of the people each message mentions."""
     if not message_ids:
         return {}
-    rows = conn.execute(_MENTIONED, {"ids": list(message_ids)})
+    rows = conn.execute(_MENTIONED, {"ids": list(message_ids)}).all()
     found: dict[str, list[tuple[str, str]]] = {}
     for r in rows:
         found.setdefault(str(r.message_id), []).append((str(r.id), r.username))
@@ -170,7 +170,7 @@ def reactions_by_message(conn, message_ids) -> dict[str, list[dict]]:
     """
     if not message_ids:
         return {}
-    rows = conn.execute(_REACTIONS, {"ids": list(message_ids)})
+    rows = conn.execute(_REACTIONS, {"ids": list(message_ids)}).all()
     found: dict[str, dict[str, dict]] = {}
     for r in rows:
         entry = found.setdefault(str(r.message_id), {}).setdefault(
