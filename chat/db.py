@@ -10,7 +10,6 @@ queues such rows; they are written just before the commit, after switching back 
 the rest of the transaction (``set local role none``), which only code connected as that role can do.
 """
 import functools
-import json
 import os
 import time
 from contextlib import contextmanager
@@ -89,7 +88,7 @@ class Database:
                 conn.info["after_commit"] = callbacks
                 conn.info["server_inserts"] = []
                 if user_id is not None and self.is_postgres:
-                    claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
+                    claims = json_text.dumps({"sub": str(user_id), "role": "authenticated"})
                     conn.execute(_AS_USER, {"claims": claims})
                 yield conn
                 self._write_server_inserts(conn, as_user=user_id is not None)
