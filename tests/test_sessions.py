@@ -3,6 +3,7 @@
 
 Everything goes through the real sign-in form, cookies and API on SQLite and Postgres.
 """
+import threading
 from datetime import timedelta
 
 import pytest
@@ -457,3 +458,37 @@ def test_sessions_that_ended_over_a_day_ago_are_deleted_and_live_ones_kept(app, 
     assert me_status(live.client) == 200
     assert me_status(expired.client) == 401 and me_status(revoked.client) == 401
     assert me_status(recent.client) == 401
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_two_servers_writing_the_same_uses_at_once_do_not_deadlock(app, alice):
+    """Each server's upkeep writes the uses its requests left, one transaction each: the same tokens, met in
+    different orders, must not make the two transactions wait for each other (Postgres then aborts one,
+    and its uses are lost)."""
+    now = utcnow()
+    ids = [validate.new_id() for _ in range(300)]
+    with transaction() as conn:
+        conn.execute(api_tokens.insert(), [{"id": i, "user_id": alice["id"], "token_hash": f"hash-{i}",
+                                            "created_at": now} for i in ids])
+    for minutes in (1, 2, 3):
+        used = now + timedelta(minutes=minutes)
+        barrier, errors = threading.Barrier(2), []
+        threads = [threading.Thread(target=_write_uses_at_once, args=(app, barrier, errors, order, used))
+                   for order in (ids, ids[::-1])]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert errors == []
+        with transaction() as conn:
+            written = conn.execute(sa.select(api_tokens.c.last_used_at).where(api_tokens.c.id.in_(ids))).scalars()
+            assert set(written) == {used}
+
+
+def _write_uses_at_once(app, barrier, errors, order, used):
+    with app.app_context():
+        barrier.wait()
+        try:
+            sessions._write_uses(api_tokens, {i: used for i in order})
+        except Exception as error:  # a deadlock, reported by Postgres to one of the two
+            errors.append(error)

@@ -131,12 +131,17 @@ _TOUCHED = {sessions.name: sessions, api_tokens.name: api_tokens}
 
 
 def _write_uses(table, uses):
+    # In id order: every server's upkeep writes its own uses, often of the same people, and two transactions
+    # that lock the same rows in different orders deadlock (Postgres aborts one, and its uses are lost).
     with transaction() as conn:
-        conn.execute(table.update()
-                     .where(table.c.id == sa.bindparam("row_id"),
-                            sa.or_(table.c.last_used_at.is_(None), table.c.last_used_at < sa.bindparam("used_at")))
-                     .values(last_used_at=sa.bindparam("used_at")),
-                     [{"row_id": row_id, "used_at": when} for row_id, when in uses.items()])
+        conn.execute(_WRITE_USES[table.name], [{"row_id": row_id, "used_at": uses[row_id]} for row_id in sorted(uses)])
+
+
+_WRITE_USES = {table.name: table.update()
+               .where(table.c.id == sa.bindparam("row_id"),
+                      sa.or_(table.c.last_used_at.is_(None), table.c.last_used_at < sa.bindparam("used_at")))
+               .values(last_used_at=sa.bindparam("used_at"))
+               for table in (sessions, api_tokens)}
 
 
 def is_live(session_id):
