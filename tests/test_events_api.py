@@ -125,6 +125,18 @@ def test_typing_is_live_for_the_others_only_and_never_replayed(app_fast, api_as,
     response.close()
 
 
+def test_someone_who_left_a_group_can_no_longer_say_they_are_typing_in_it(app_fast, api_as, alice, bob, carol,
+                                                                          book_club):
+    path = f"/conversations/{book_club['id']}"
+    assert api_as(carol).delete(f"{path}/members/{carol['id']}").status_code == 204
+    bob_response, bob_stream = open_stream(api_as(bob))
+    assert api_as(carol).post(f"{path}/typing").status_code == 404
+    assert api_as(alice).post(f"{path}/typing").status_code == 204
+    typists = [e["json"]["user_id"] for e in bob_stream.quiet(0.5) if e["event"] == "typing"]
+    assert typists == [alice["id"]]
+    bob_response.close()
+
+
 def test_presence_online_away_offline_for_people_who_share_a_conversation(app_fast, api_as, alice, bob, dave,
                                                                           book_club):
     alice_response, alice_stream = open_stream(api_as(alice))

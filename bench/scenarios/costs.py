@@ -97,6 +97,15 @@ def run(run, database_url, redis_url, data, calls=100):
         counter, send_and_publish(small_id, small[0]), calls)
     costs[f"relay: publish one message to a group of {len(fan)}"] = _measure(
         counter, send_and_publish(fan_id, fan[0]), max(3, calls // 20))
+    typists = iter(fan * 2)
+
+    def typing():
+        typist = next(typists)  # another member each time: nobody is held back by the typing throttle
+        response = client.post(f"/api/v1/conversations/{fan_id}/typing",
+                               headers={"Authorization": f"Bearer {typist['token']}"})
+        assert response.status_code == 204, response.status_code
+    costs[f"typing: POST /conversations/{{id}}/typing in a group of {len(fan)}"] = _measure(
+        counter, typing, min(calls, len(fan) - 1))
     history_path = f"/api/v1/conversations/{data['history_id']}/messages?limit=50&before=1000"
     costs["history: GET a page of 50"] = _measure(counter, get(history_path, data["history_reader"]["token"]), calls)
     costs["conversation list: GET /api/v1/conversations (1,000 conversations)"] = _measure(

@@ -7,11 +7,11 @@ or a direct conversation both have written in); typing to the conversation's oth
 import sqlalchemy as sa
 
 from .. import events
-from ..db import transaction
-from ..errors import Invalid
+from ..db import get_db, transaction
+from ..errors import Invalid, NotFound
 from ..read import contacts as read_contacts
 from ..schema import memberships
-from . import access
+from . import validate
 
 TYPING_EVERY = 2.0      # seconds: at most one typing event per person and conversation
 TYPING_EXPIRES = 6      # seconds a client shows "typing…" unless another event renews it
@@ -20,15 +20,21 @@ STATUSES = ("online", "away")
 
 
 def typing(actor_id: str, conversation_id: str) -> bool:
-    """Tell the other members that ``actor_id`` is typing; 404 unless a member. True if published."""
-    with transaction(actor_id) as conn:
-        member = access.membership(conn, actor_id, conversation_id)
-        conversation_id = str(member.id)
-        if not events.throttle(f"typing:{conversation_id}:{actor_id}", TYPING_EVERY):
-            return False
-        others = [u for u in _members(conn, conversation_id) if u != actor_id]
+    """Tell the other members that ``actor_id`` is typing; 404 unless a member. True if published.
+
+    Everyone typing sends this every two seconds, so it is one statement as the server, not a transaction as
+    the user: the conversation's member ids, among whom the actor must be. Nothing read is shown to anyone;
+    the ids address the event. As the user, Row Level Security would check the reader's membership once per
+    member row (1.8 ms of Postgres for a group of 200, against 0.05 ms), in five round trips, not one."""
+    conversation_id = validate.path_id(conversation_id)
+    with get_db().statement() as conn:
+        members = _members(conn, conversation_id)
+    if actor_id not in members:
+        raise NotFound("No such conversation.")
+    if not events.throttle(f"typing:{conversation_id}:{actor_id}", TYPING_EVERY):
+        return False
     data = {"conversation_id": conversation_id, "user_id": actor_id, "expires_in": TYPING_EXPIRES}
-    return events.send_live(others, "typing", data)
+    return events.send_live([u for u in members if u != actor_id], "typing", data)
 
 
 def set_status(actor_id: str, status: str | None) -> str:
