@@ -108,6 +108,8 @@ def from_environment(env=None, instance_path="instance", overrides=None):
         "RATE_LIMIT_EDITS": env.get("RATE_LIMIT_EDITS") or "10/second;60/minute;600/hour",
         "RATE_LIMIT_UPLOADS": env.get("RATE_LIMIT_UPLOADS") or "20/minute;200/hour",
         "RATE_LIMIT_TYPING": env.get("RATE_LIMIT_TYPING") or "5/second;120/minute",
+        # Groups larger than this show nobody typing (as Zulip: there it is noise, and a delivery per member).
+        "TYPING_MAX_MEMBERS": _int(env, "TYPING_MAX_MEMBERS", 100),
         "RATE_LIMIT_PRESENCE": env.get("RATE_LIMIT_PRESENCE") or "5/second;60/minute",
         "RATE_LIMIT_GROUPS": env.get("RATE_LIMIT_GROUPS") or "10/minute;100/day",
         "RATE_LIMIT_MEMBERS": env.get("RATE_LIMIT_MEMBERS") or "60/minute;600/hour",

@@ -137,6 +137,17 @@ def test_someone_who_left_a_group_can_no_longer_say_they_are_typing_in_it(app_fa
     bob_response.close()
 
 
+def test_nobody_is_shown_typing_in_a_group_bigger_than_the_typing_limit(app_fast, api_as, alice, bob, book_club,
+                                                                        direct):
+    app_fast.config["TYPING_MAX_MEMBERS"] = 2  # the group has 3 members, the direct conversation 2
+    bob_response, bob_stream = open_stream(api_as(bob))
+    assert api_as(alice).post(f"/conversations/{book_club['id']}/typing").status_code == 204
+    assert api_as(alice).post(f"/conversations/{direct['id']}/typing").status_code == 204
+    shown = [e["json"]["conversation_id"] for e in bob_stream.quiet(0.5) if e["event"] == "typing"]
+    assert shown == [direct["id"]]
+    bob_response.close()
+
+
 def test_presence_online_away_offline_for_people_who_share_a_conversation(app_fast, api_as, alice, bob, dave,
                                                                           book_club):
     alice_response, alice_stream = open_stream(api_as(alice))

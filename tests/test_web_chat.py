@@ -47,6 +47,15 @@ def test_the_panel_fragment_for_htmx(web_as, alice, direct):
     assert "<html" not in text(r) and "chat--panel" in text(r)
 
 
+def test_a_group_bigger_than_the_typing_limit_has_a_composer_that_does_not_say_it_is_typing(
+        app, web_as, alice, direct, book_club):
+    app.config["TYPING_MAX_MEMBERS"] = 2
+    web = web_as(alice)
+    assert "data-typing-url=" in text(web.get(f"/c/{direct['id']}"))
+    group = text(web.get(f"/c/{book_club['id']}"))
+    assert "data-composer" in group and "data-typing-url=" not in group
+
+
 def test_history_pages_by_keyset_with_a_link_fallback(web_as, alice, bob, direct):
     for n in range(1, 121):
         say(bob if n % 2 else alice, direct, f"Message {n}")

@@ -5,6 +5,7 @@ the person typing. Presence goes to the people who may see it (``chat.read.conta
 or a direct conversation both have written in); typing to the conversation's other members.
 """
 import sqlalchemy as sa
+from flask import current_app
 
 from .. import events
 from ..db import get_db, transaction
@@ -20,7 +21,8 @@ STATUSES = ("online", "away")
 
 
 def typing(actor_id: str, conversation_id: str) -> bool:
-    """Tell the other members that ``actor_id`` is typing; 404 unless a member. True if published.
+    """Tell the other members that ``actor_id`` is typing; 404 unless a member. True if published; never in a
+    group of more than ``TYPING_MAX_MEMBERS`` (there the web UI does not send it either).
 
     Everyone typing sends this every two seconds, so it is one statement as the server, not a transaction as
     the user: the conversation's member ids, among whom the actor must be. Nothing read is shown to anyone;
@@ -31,10 +33,17 @@ def typing(actor_id: str, conversation_id: str) -> bool:
         members = _members(conn, conversation_id)
     if actor_id not in members:
         raise NotFound("No such conversation.")
+    if not typing_shown(len(members)):
+        return False
     if not events.throttle(f"typing:{conversation_id}:{actor_id}", TYPING_EVERY):
         return False
     data = {"conversation_id": conversation_id, "user_id": actor_id, "expires_in": TYPING_EXPIRES}
     return events.send_live([u for u in members if u != actor_id], "typing", data)
+
+
+def typing_shown(member_count: int) -> bool:
+    """Whether a conversation of ``member_count`` members shows who is typing."""
+    return member_count <= int(current_app.config["TYPING_MAX_MEMBERS"])
 
 
 def set_status(actor_id: str, status: str | None) -> str:

@@ -162,7 +162,8 @@ PATHS = {
                                attachment_ids={"type": "array", "items": _uuid, "maxItems": 10}))},
     "/api/v1/conversations/{conversation_id}/read": {"post": _op("Mark read up to seq", _ok(204),
                                                                  body=_body(["seq"], seq=_seq))},
-    "/api/v1/conversations/{conversation_id}/typing": {"post": _op("Say you are typing", _ok(204))},
+    "/api/v1/conversations/{conversation_id}/typing": {
+        "post": _op("Say you are typing (shown in groups of up to TYPING_MAX_MEMBERS members)", _ok(204))},
     "/api/v1/messages/{message_id}": {
         "patch": _op("Edit your message", _ok(200, _ref("Message")), body=_body(["body"], body=_body_text)),
         "delete": _op("Delete a message", _ok(204))},

@@ -104,7 +104,7 @@ def init_app(app):
                                  message_in_context=message_in_context,
                                  render_message=render_message, chat_event=chat_event,
                                  pending_placeholder=pending_placeholder, max_body_length=MAX_BODY,
-                                 max_attachments=MAX_ATTACHMENTS)
+                                 max_attachments=MAX_ATTACHMENTS, typing_shown=live.typing_shown)
 
     @app.after_request
     def security_headers(response):

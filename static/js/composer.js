@@ -264,6 +264,7 @@
     }
 
     function typing() {
+      if (!form.dataset.typingUrl) return;  // a big group shows nobody typing
       var now = Date.now();
       if (lastTyping[conversationId] && now - lastTyping[conversationId] < TYPING_EVERY) return;
       lastTyping[conversationId] = now;
