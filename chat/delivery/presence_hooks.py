@@ -35,6 +35,7 @@ MAX_HEARTBEAT = 20  # seconds; streams never wait longer between heartbeats (see
 # longer on a busy server: with 10 s, people back from a few seconds away were announced offline and online
 # again to every contact, which made the server busier still (a day at full size: 321,000-347,000 presence
 # events in runs that tipped over, none in one that did not). Zulip waits 140 s before showing anyone offline.
+# A grace never outlasts the token's own life (``_ttl``): with the default heartbeat, 25-30 s after the close.
 GRACE_SECONDS = 30
 # While a process's streams queue to be set up, lapses wait this long after its last upkeep. A storm comes
 # back in waves (each client's retry is spread over seconds): a short hold let lapses through between
